@@ -1,0 +1,610 @@
+"""Exact layer-by-layer analysis of a network on the meta device: shapes, parameters, MACs, memory, receptive field.
+
+One forward pass on the ``meta`` device (tensors with shapes but no data) is traced at two levels:
+module hooks give the rows (every module call in execution order, containers included) and a
+``TorchDispatchMode`` sees every ATen operation, counting multiply-accumulates with PyTorch's own
+FLOP formulas (``torch.utils.flop_counter``) and carrying a receptive field along each tensor.
+
+Conventions (the same as torchvision's documented "GFLOPS" and torchinfo's "Mult-Adds"):
+MACs count multiply-accumulates of convolutions, linear layers, matrix products and attention;
+FLOPs = 2 x MACs. Element-wise operations, normalisation and pooling are not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+import torch
+from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
+
+from explorer.errors import ExplorerError, InputShapeError, InputTooSmallError, InvalidOptionError
+from explorer.zoo import build, get_spec
+
+aten = torch.ops.aten
+
+MAX_INPUT_SIDE = 8192
+MAX_INPUT_CHANNELS = 4096
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class LayerRow:
+    """One module call (or the functional operations a container runs itself) in execution order."""
+
+    name: str
+    type: str
+    depth: int
+    call: int = 0
+    input_shape: Shape | None = None
+    output_shape: Shape | None = None
+    kernel_size: Shape | None = None
+    stride: Shape | None = None
+    padding: Shape | str | None = None
+    groups: int | None = None
+    params: int = 0
+    trainable_params: int = 0
+    macs: int = 0
+    output_bytes: int = 0
+    receptive_field: tuple[int, int] | None = None
+    jump: tuple[int, int] | None = None
+    is_leaf: bool = True
+    executed: bool = True
+
+    @property
+    def frozen_params(self) -> int:
+        """Return the parameters of this row that do not require gradients."""
+        return self.params - self.trainable_params
+
+    @property
+    def flops(self) -> int:
+        """Return FLOPs, defined as 2 x MACs."""
+        return 2 * self.macs
+
+
+@dataclass
+class ModelReport:
+    """The analysis of one network at one input shape. Totals are exact integers."""
+
+    architecture: str
+    config: dict[str, Any]
+    input_shape: Shape
+    output_shape: Shape | None
+    layers: list[LayerRow]
+    total_params: int
+    trainable_params: int
+    total_macs: int
+    activation_bytes: int
+    param_bytes: int
+    buffer_bytes: int
+    built_on: str = "meta"
+
+    @property
+    def total_flops(self) -> int:
+        """Return FLOPs, defined as 2 x MACs."""
+        return 2 * self.total_macs
+
+    @property
+    def frozen_params(self) -> int:
+        """Return the parameters that do not require gradients."""
+        return self.total_params - self.trainable_params
+
+    @property
+    def max_depth(self) -> int:
+        """Return the deepest row's depth."""
+        return max((row.depth for row in self.layers), default=0)
+
+    def leaves(self) -> list[LayerRow]:
+        """Return the rows that did their own work (no executed children), in execution order."""
+        return [row for row in self.layers if row.is_leaf]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict: totals, then one dict per layer row (shapes include the batch)."""
+        layers = []
+        for row in self.layers:
+            item = asdict(row)
+            item["frozen_params"] = row.frozen_params
+            item["flops"] = row.flops
+            layers.append(item)
+        return {
+            "architecture": self.architecture,
+            "config": self.config,
+            "input_shape": list(self.input_shape),
+            "output_shape": list(self.output_shape) if self.output_shape else None,
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "frozen_params": self.frozen_params,
+            "total_macs": self.total_macs,
+            "total_flops": self.total_flops,
+            "activation_bytes": self.activation_bytes,
+            "param_bytes": self.param_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "built_on": self.built_on,
+            "conventions": "MACs = multiply-accumulates of conv, linear, matmul and attention; "
+                           "FLOPs = 2 x MACs; activation_bytes = distinct leaf outputs at batch 1",
+            "layers": layers,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Return :meth:`to_dict` as a JSON string."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_frame(self, depth: int | None = None):
+        """Return the layer table as a pandas DataFrame, keeping rows at most ``depth`` deep.
+
+        Shapes are written CxHxW (batch dropped); ``share_of_macs`` is each row's fraction of the total.
+        """
+        import pandas as pd
+
+        rows = [row for row in self.layers if depth is None or row.depth <= depth]
+        total = self.total_macs or 1
+        return pd.DataFrame({
+            "name": [row.name or "(model)" for row in rows],
+            "type": [row.type for row in rows],
+            "depth": [row.depth for row in rows],
+            "input_shape": [format_shape(row.input_shape) for row in rows],
+            "output_shape": [format_shape(row.output_shape) for row in rows],
+            "kernel": [_format_pair(row.kernel_size) for row in rows],
+            "stride": [_format_pair(row.stride) for row in rows],
+            "padding": [_format_pair(row.padding) for row in rows],
+            "groups": [row.groups for row in rows],
+            "params": [row.params for row in rows],
+            "trainable_params": [row.trainable_params for row in rows],
+            "frozen_params": [row.frozen_params for row in rows],
+            "macs": [row.macs for row in rows],
+            "flops": [row.flops for row in rows],
+            "share_of_macs": [row.macs / total for row in rows],
+            "output_bytes": [row.output_bytes for row in rows],
+            "receptive_field": [_format_pair(row.receptive_field) for row in rows],
+            "jump": [_format_pair(row.jump) for row in rows],
+            "is_leaf": [row.is_leaf for row in rows],
+            "executed": [row.executed for row in rows],
+        })
+
+
+def format_shape(shape: Shape | None, drop_batch: bool = True) -> str:
+    """Return a shape as ``CxHxW`` (the batch dimension dropped), or "" for None."""
+    if shape is None:
+        return ""
+    dims = shape[1:] if drop_batch and len(shape) > 1 else shape
+    return "x".join(str(d) for d in dims)
+
+
+def _format_pair(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        if len(set(value)) == 1:
+            return str(value[0])
+        return "x".join(str(v) for v in value)
+    return str(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# Receptive fields: each tensor carries (rf_h, rf_w, jump_h, jump_w, global) from the input on.
+
+
+@dataclass(frozen=True)
+class _Field:
+    rf: tuple[int, int]
+    jump: tuple[int, int]
+    size: tuple[int, int]  # the spatial size of the map this field was computed for
+    is_global: bool = False  # produced by a global operation (global pooling, flatten)
+
+    def through(self, kernel: Iterable[int], stride: Iterable[int], dilation: Iterable[int] = (1, 1),
+                size: Iterable[int] | None = None) -> "_Field":
+        kernel, stride, dilation = list(kernel), list(stride), list(dilation)
+        rf = tuple(r + (dilation[i] * (kernel[i] - 1)) * self.jump[i] for i, r in enumerate(self.rf))
+        jump = tuple(j * stride[i] for i, j in enumerate(self.jump))
+        return _Field(rf, jump, tuple(size) if size is not None else self.size, self.is_global)  # type: ignore[arg-type]
+
+    def covering(self, spatial: tuple[int, int]) -> "_Field":
+        """The field after an operation that mixes all of a ``spatial``-sized map."""
+        rf = tuple(r + (spatial[i] - 1) * self.jump[i] for i, r in enumerate(self.rf))
+        return _Field(rf, self.jump, (1, 1), True)  # type: ignore[arg-type]
+
+
+def _pair(value: Any, default: Any = None) -> tuple[int, int]:
+    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
+        value = default
+    if isinstance(value, (list, tuple)):
+        return (int(value[0]), int(value[-1]))
+    return (int(value), int(value))
+
+
+def _adaptive_window(size_in: int, size_out: int) -> tuple[int, int]:
+    """Return (largest window, stride) of PyTorch's adaptive pooling from size_in to size_out."""
+    window = max(math.ceil((i + 1) * size_in / size_out) - (i * size_in) // size_out for i in range(size_out))
+    return window, max(1, size_in // size_out)
+
+
+_POOL_OPS = {aten.max_pool2d_with_indices, aten.avg_pool2d, aten.max_pool2d}
+_ADAPTIVE_OPS = {aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten.adaptive_avg_pool2d}
+_REDUCE_OPS = {aten.mean, aten.sum, aten.amax, aten.amin}
+_VIEW_OPS = {aten.view, aten._unsafe_view, aten.reshape, aten.flatten}
+_MATMUL_OPS = {aten.bmm, aten.baddbmm, aten.mm}
+
+
+class _Tracer(TorchDispatchMode):
+    """Counts MACs per module frame and propagates receptive fields through every ATen op."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total_macs = 0
+        self.fields: dict[int, tuple[torch.Tensor, _Field]] = {}
+
+    def field_of(self, tensor: Any) -> _Field | None:
+        if isinstance(tensor, torch.Tensor):
+            entry = self.fields.get(id(tensor))
+            if entry is not None and entry[0] is tensor:
+                return entry[1]
+        return None
+
+    def set_field(self, tensor: torch.Tensor, value: _Field) -> None:
+        self.fields[id(tensor)] = (tensor, value)
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        packet = func._overloadpacket
+        formula = flop_registry.get(packet)
+        if formula is not None:
+            self.total_macs += formula(*args, **kwargs, out_val=out) // 2
+        self._propagate_field(packet, args, out)
+        return out
+
+    def _propagate_field(self, packet: Any, args: tuple, out: Any) -> None:
+        inputs: list[tuple[torch.Tensor, _Field]] = []
+        for arg in args:
+            for tensor in (arg if isinstance(arg, (list, tuple)) else (arg,)):
+                found = self.field_of(tensor)
+                if found is not None:
+                    inputs.append((tensor, found))
+        if not inputs:
+            return
+        result = out[0] if isinstance(out, (list, tuple)) and out else out
+        size = result.numel() if isinstance(result, torch.Tensor) else 0
+        # A global tensor that is broadcast onto a larger map (a squeeze-and-excitation gate) only
+        # rescales channels: by convention it does not widen the receptive field of the map.
+        local = [f for t, f in inputs if not (f.is_global and t.numel() < size)] or [f for _, f in inputs]
+        merged = _Field(tuple(max(f.rf[i] for f in local) for i in range(2)),  # type: ignore[arg-type]
+                        tuple(max(f.jump[i] for f in local) for i in range(2)),  # type: ignore[arg-type]
+                        local[0].size, any(f.is_global for f in local))
+        spatial_out = tuple(result.shape[-2:]) if isinstance(result, torch.Tensor) and result.dim() >= 3 else None
+        source = args[0] if isinstance(args[0], torch.Tensor) else None
+        first = self.field_of(source) or merged
+        if packet is aten.convolution and not args[6] and len(args[1].shape) == 4:
+            merged = first.through(args[1].shape[2:], args[3], args[5], spatial_out)
+        elif packet in _POOL_OPS and source is not None and source.dim() >= 3:
+            kernel = _pair(args[1])
+            stride = _pair(args[2] if len(args) > 2 else None, kernel)
+            dilation = _pair(args[4] if packet is not aten.avg_pool2d and len(args) > 4 else 1)
+            merged = first.through(kernel, stride, dilation, spatial_out)
+        elif packet in _ADAPTIVE_OPS and source is not None and source.dim() >= 3:
+            size_in = tuple(source.shape[-2:])
+            size_out = _pair(args[1])
+            if size_out == (1, 1):
+                merged = first.covering(size_in)  # type: ignore[arg-type]
+            else:
+                windows = [_adaptive_window(size_in[i], size_out[i]) for i in range(2)]
+                merged = first.through([w for w, _ in windows], [s for _, s in windows], size=size_out)
+        elif packet in _REDUCE_OPS and source is not None and source.dim() == 4 and len(args) > 1:
+            dims = {d % 4 for d in (args[1] if isinstance(args[1], (list, tuple)) else [args[1]])}
+            if {2, 3} <= dims:
+                merged = first.covering(tuple(source.shape[-2:]))  # type: ignore[arg-type]
+        elif packet in _VIEW_OPS and source is not None and source.dim() == 4 and isinstance(result, torch.Tensor):
+            _, c, h, w = source.shape
+            if (h, w) == first.size and result.dim() == 2 and result.shape[1] == c * h * w and h * w > 1:
+                # flatten(x, 1) of an image-shaped map before a fully connected layer
+                merged = first.covering((h, w))
+        elif packet in _MATMUL_OPS and isinstance(result, torch.Tensor) and result.dim() >= 2 and len(inputs) >= 2:
+            tokens = result.shape[-1]
+            left = args[-2] if packet is aten.baddbmm else args[0]
+            if result.shape[-2] == tokens and left.shape[-1] != tokens:
+                # Attention scores (queries x keys): every token sees the other T tokens, a window of
+                # about sqrt(T) x sqrt(T) patches (the whole image in ViT, a 7x7 window in Swin).
+                side = max(1, math.isqrt(int(tokens)))
+                if side >= min(merged.size):  # the window is the whole map: the field is the whole map
+                    rf = tuple(max(merged.rf[i], merged.size[i] * merged.jump[i]) for i in range(2))
+                    merged = _Field(rf, merged.jump, merged.size, merged.is_global)  # type: ignore[arg-type]
+                else:
+                    merged = merged.through((side, side), (1, 1))
+        for tensor in (out if isinstance(out, (list, tuple)) else [out]):
+            if isinstance(tensor, torch.Tensor):
+                self.set_field(tensor, merged)
+
+
+# ----------------------------------------------------------------------------------------------
+# Module-level recording.
+
+
+@dataclass
+class _Frame:
+    row: LayerRow
+    module: nn.Module
+    macs_at_start: int
+    children: list[LayerRow] = field(default_factory=list)
+    child_macs: int = 0
+
+
+def _first_tensor(value: Any) -> torch.Tensor | None:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            found = _first_tensor(item)
+            if found is not None:
+                return found
+    if isinstance(value, dict):
+        return _first_tensor(list(value.values()))
+    return None
+
+
+def _layer_geometry(module: nn.Module) -> dict[str, Any]:
+    geometry: dict[str, Any] = {}
+    for key in ("kernel_size", "stride", "padding"):
+        value = getattr(module, key, None)
+        if isinstance(value, (int, tuple, list, str)) and not isinstance(value, bool):
+            geometry[key] = tuple(value) if isinstance(value, (list, tuple)) else value
+    groups = getattr(module, "groups", None)
+    if isinstance(groups, int) and not isinstance(groups, bool):
+        geometry["groups"] = groups
+    return geometry
+
+
+class _Recorder:
+    """Module hooks building the rows; only the analysing thread's calls are recorded."""
+
+    def __init__(self, model: nn.Module, tracer: _Tracer) -> None:
+        self.model = model
+        self.tracer = tracer
+        self.thread = threading.get_ident()
+        self.names = {module: name for name, module in model.named_modules()}
+        self.calls: dict[nn.Module, int] = {}
+        self.rows: list[LayerRow] = []
+        self.stack: list[_Frame] = []
+        self.frame_of_row: dict[int, _Frame] = {}
+        self.leaf_outputs: list[torch.Tensor] = []
+        self.handles: list[Any] = []
+
+    def __enter__(self) -> "_Recorder":
+        for module in self.names:
+            self.handles.append(module.register_forward_pre_hook(self.pre_hook, with_kwargs=True))
+            self.handles.append(module.register_forward_hook(self.post_hook, with_kwargs=True))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+    def pre_hook(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        if threading.get_ident() != self.thread:
+            return
+        name = self.names.get(module, "?")
+        call = self.calls.get(module, 0)
+        self.calls[module] = call + 1
+        source = _first_tensor(args) if args else _first_tensor(kwargs)
+        row = LayerRow(name=name, type=type(module).__name__, depth=len(self.stack), call=call,
+                       input_shape=tuple(source.shape) if source is not None else None,
+                       **_layer_geometry(module))
+        if self.stack:
+            self.stack[-1].children.append(row)
+        frame = _Frame(row, module, self.tracer.total_macs)
+        self.frame_of_row[id(row)] = frame
+        self.stack.append(frame)
+        self.rows.append(row)
+
+    def post_hook(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> None:
+        if threading.get_ident() != self.thread or not self.stack or self.stack[-1].module is not module:
+            return
+        frame = self.stack.pop()
+        row = frame.row
+        row.macs = self.tracer.total_macs - frame.macs_at_start
+        if self.stack:
+            self.stack[-1].child_macs += row.macs
+        result = _first_tensor(output)
+        if result is not None:
+            row.output_shape = tuple(result.shape)
+            row.output_bytes = result.numel() * result.element_size()
+            field_ = self.tracer.field_of(result)
+            if field_ is not None:
+                row.receptive_field, row.jump = field_.rf, field_.jump
+        row.is_leaf = not frame.children
+        if row.is_leaf:
+            if result is not None:
+                self.leaf_outputs.append(result)
+        else:
+            own_macs = row.macs - frame.child_macs
+            if own_macs:
+                # The container ran matmuls of its own (e.g. attention): give them a leaf row so that
+                # leaf MACs always add up to the total.
+                ops_row = LayerRow(name=f"{row.name}.<ops>" if row.name else "<ops>",
+                                   type="functional ops", depth=row.depth + 1, macs=own_macs)
+                frame.children.append(ops_row)
+                self.rows.append(ops_row)
+
+
+def _claim(parameters: Iterable[nn.Parameter], seen: set[int]) -> tuple[int, int]:
+    total = trainable = 0
+    for parameter in parameters:
+        if id(parameter) in seen:
+            continue
+        seen.add(id(parameter))
+        total += parameter.numel()
+        if parameter.requires_grad:
+            trainable += parameter.numel()
+    return total, trainable
+
+
+def _attribute_parameters(recorder: _Recorder, model: nn.Module) -> list[LayerRow]:
+    """Fill each row's (inclusive) params; return rows for modules that hold parameters but never ran."""
+    seen: set[int] = set()
+    executed = set(recorder.calls)
+    not_run: list[LayerRow] = []
+    # Modules that never ran (e.g. Inception's auxiliary classifier in eval mode) get rows of their own,
+    # attached to their nearest executed ancestor, so their parameters stay visible.
+    for name, module in model.named_modules():
+        if module in executed or not name:
+            continue
+        parent_name = name.rpartition(".")[0]
+        parent = model.get_submodule(parent_name) if parent_name else model
+        if parent not in executed:
+            continue  # an ancestor that never ran has a row already
+        total, trainable = _claim(module.parameters(), seen)
+        if total:
+            row = LayerRow(name=name, type=type(module).__name__, depth=name.count(".") + 1,
+                           params=total, trainable_params=trainable, executed=False)
+            not_run.append(row)
+            for frame in recorder.frame_of_row.values():
+                if frame.module is parent and frame.row.call == 0:
+                    frame.children.append(row)
+                    break
+    # Children before parents: a row holds its children's parameters plus the ones no child claimed.
+    for row in reversed(recorder.rows):
+        frame = recorder.frame_of_row.get(id(row))
+        if frame is None:
+            continue
+        own, own_trainable = _claim(frame.module.parameters(), seen)
+        row.params = own + sum(child.params for child in frame.children)
+        row.trainable_params = own_trainable + sum(child.trainable_params for child in frame.children)
+    return not_run
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_input_shape(input_shape: Any) -> tuple[int, int, int]:
+    try:
+        dims = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        raise InputShapeError(f"The input shape must be three whole numbers C,H,W, not {input_shape!r}.") from None
+    if len(dims) != 3:
+        raise InputShapeError(f"The input shape must have three numbers C,H,W, not {len(dims)}: {input_shape!r}.")
+    channels, height, width = dims
+    if min(dims) < 1:
+        raise InputShapeError(f"Every input dimension must be at least 1, but the shape is {channels}x{height}x{width}.")
+    if channels > MAX_INPUT_CHANNELS or max(height, width) > MAX_INPUT_SIDE:
+        raise InputShapeError(
+            f"An input of {channels}x{height}x{width} is too large to analyse: keep channels at most "
+            f"{MAX_INPUT_CHANNELS} and height and width at most {MAX_INPUT_SIDE}.")
+    return channels, height, width
+
+
+def _build_for_analysis(name: str, config: dict[str, Any]) -> tuple[nn.Module, str]:
+    try:
+        with torch.device("meta"):
+            return build(name, **config), "meta"
+    except ExplorerError:
+        raise
+    except (NotImplementedError, RuntimeError):
+        # A builder that reads tensor values cannot run on meta: build on the CPU, then drop the data.
+        return build(name, **config).to("meta"), "cpu"
+
+
+def _explain_failure(error: Exception, frame: _Frame | None, input_shape: Shape, default: Shape | None) -> ExplorerError:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    expected = f" This network's default input is {'x'.join(map(str, default))}." if default else ""
+    if frame is None:
+        return InputShapeError(f"The network cannot take an input of shape "
+                               f"{format_shape(input_shape)}: {message}.{expected}")
+    row, module = frame.row, frame.module
+    layer = f"{row.name or 'the model'} ({row.type})"
+    got = row.input_shape
+    spatial = f"{got[-2]}x{got[-1]}" if got and len(got) >= 4 else format_shape(got)
+    lowered = message.lower()
+    too_small = any(text in lowered for text in (
+        "output size is too small", "kernel size can't be greater", "output size is too small",
+        "non-positive", "too small", "greater than input", "less than or equal to the input"))
+    if too_small:
+        kernel = getattr(module, "kernel_size", None)
+        kernel_text = f" but its kernel is {_format_pair(kernel)}x{_format_pair(kernel)}" if isinstance(kernel, int) \
+            else (f" but its kernel is {'x'.join(map(str, kernel))}" if kernel else "")
+        return InputTooSmallError(
+            f"{layer} would produce an empty output: its input is {spatial}{kernel_text}. "
+            f"Use a larger input.{expected}")
+    if isinstance(module, nn.Linear) and got:
+        return InputShapeError(
+            f"{layer} expects {module.in_features} input features but receives {got[-1]}, because the "
+            f"input {format_shape(input_shape)} leads to a different size before it.{expected}")
+    if isinstance(module, nn.modules.conv._ConvNd) and got and len(got) >= 2 and got[1] != module.in_channels:
+        return InputShapeError(
+            f"{layer} expects {module.in_channels} input channels but receives {got[1]}.{expected}")
+    return InputShapeError(f"{layer} cannot take its input of shape {format_shape(got)}: {message}.{expected}")
+
+
+def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **config: Any) -> ModelReport:
+    """Return the layer-by-layer analysis of ``arch`` at ``input_shape`` (C, H, W; batch 1).
+
+    ``arch`` is a registry name (built on the meta device with ``config``) or an ``nn.Module``. A module
+    whose parameters are on the meta device is traced as it is; any other module runs one real forward
+    pass of zeros on its own device (hooks are temporary and only record the calling thread).
+
+    Raises:
+        UnknownArchitectureError: ``arch`` is not a registered name.
+        InvalidOptionError: ``config`` does not fit the architecture's options.
+        InputShapeError: the input shape is malformed or the network cannot take it;
+            InputTooSmallError when some layer's output would be empty.
+    """
+    if isinstance(arch, nn.Module):
+        if config:
+            raise InvalidOptionError("Options only apply to registry names, not to a ready-built module.")
+        if input_shape is None:
+            raise InputShapeError("An input shape C,H,W is needed to analyse a ready-built module.")
+        model, name, default, resolved, built_on = arch, type(arch).__name__, None, {}, "given"
+    else:
+        spec = get_spec(arch)
+        resolved = spec.resolve_config(config)
+        default = spec.default_input_shape(resolved)
+        model, built_on = _build_for_analysis(arch, resolved)
+        name = arch
+    channels, height, width = _check_input_shape(default if input_shape is None else input_shape)
+    first_param = next(iter(model.parameters()), None)
+    device = first_param.device if first_param is not None else torch.device("meta")
+    dtype = first_param.dtype if first_param is not None and first_param.is_floating_point() else torch.float32
+    full_shape = (1, channels, height, width)
+    tracer = _Tracer()
+    recorder = _Recorder(model, tracer)
+    with recorder, torch.no_grad():
+        sample = (torch.empty if device.type == "meta" else torch.zeros)(full_shape, device=device, dtype=dtype)
+        tracer.set_field(sample, _Field((1, 1), (1, 1), (height, width)))
+        try:
+            # The math attention kernel is made of matmuls PyTorch can count; fused kernels are not.
+            with sdpa_kernel(SDPBackend.MATH), tracer:
+                output = model(sample)
+        except ExplorerError:
+            raise
+        except (RuntimeError, ValueError, IndexError, AssertionError, TypeError) as error:
+            frame = recorder.stack[-1] if recorder.stack else None
+            raise _explain_failure(error, frame, full_shape, default) from error
+    not_run = _attribute_parameters(recorder, model)
+    rows = recorder.rows + not_run
+    seen_outputs: set[int] = set()
+    activation_bytes = 0
+    for tensor in recorder.leaf_outputs:
+        if id(tensor) not in seen_outputs:
+            seen_outputs.add(id(tensor))
+            activation_bytes += tensor.numel() * tensor.element_size()
+    unique_params = {id(p): p for p in model.parameters()}.values()
+    result = _first_tensor(output)
+    return ModelReport(
+        architecture=name,
+        config=resolved,
+        input_shape=full_shape,
+        output_shape=tuple(result.shape) if result is not None else None,
+        layers=rows,
+        total_params=sum(p.numel() for p in unique_params),
+        trainable_params=sum(p.numel() for p in unique_params if p.requires_grad),
+        total_macs=tracer.total_macs,
+        activation_bytes=activation_bytes,
+        param_bytes=sum(p.numel() * p.element_size() for p in unique_params),
+        buffer_bytes=sum(b.numel() * b.element_size() for b in model.buffers()),
+        built_on=built_on,
+    )
+

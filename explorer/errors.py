@@ -1,0 +1,28 @@
+"""Errors the core raises for user input, each worded as one sentence a learner understands.
+
+The UI catches :class:`ExplorerError` and shows ``st.error(str(e))``; the CLI prints it and exits 2.
+Anything else escaping the core is a bug.
+"""
+
+
+class ExplorerError(Exception):
+    """A problem with what the user asked for, worded for the user."""
+
+
+class UnknownArchitectureError(ExplorerError, KeyError):
+    """The requested architecture name is not in the registry."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidOptionError(ExplorerError, ValueError):
+    """An architecture option is unknown, of the wrong type or out of bounds."""
+
+
+class InputShapeError(ExplorerError, ValueError):
+    """The input shape is malformed, or the network cannot take an input of that shape."""
+
+
+class InputTooSmallError(InputShapeError):
+    """The input is so small that some layer would produce an empty output."""

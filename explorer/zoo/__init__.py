@@ -1,0 +1,48 @@
+"""The architecture registry: ``list_architectures()``, ``get_spec(name)``, ``build(name, **config)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from explorer.errors import InvalidOptionError
+from explorer.zoo import alexnet_2012, blocks, efficientnet_scaled, lenet, mobilenet_v1  # noqa: F401 (register)
+from explorer.zoo.registry import ArchitectureSpec, Option, all_specs, get_spec
+from explorer.zoo.torchvision_models import register_torchvision_models
+
+register_torchvision_models()
+
+__all__ = ["ArchitectureSpec", "Option", "build", "get_spec", "list_architectures"]
+
+
+def list_architectures(kind: str | None = None) -> list[str]:
+    """Return every registered name: the course's classics in time order first, then the rest by name.
+
+    ``kind`` restricts the list to "network" or "block" entries.
+    """
+    specs = [s for s in all_specs().values() if kind is None or s.kind == kind]
+    classics = sorted((s for s in specs if s.classic), key=lambda s: (s.year, s.name))
+    rest = sorted((s for s in specs if not s.classic), key=lambda s: (s.kind != "network", s.family, s.name))
+    return [s.name for s in classics + rest]
+
+
+def build(name: str, **config: Any) -> nn.Module:
+    """Return a freshly built ``name`` with ``config`` (validated against its options), in eval mode.
+
+    Weights are random. Call it under ``torch.device("meta")`` to build without memory or init.
+
+    Raises:
+        UnknownArchitectureError: no such architecture.
+        InvalidOptionError: an option is unknown, mistyped, out of bounds, or the builder rejects it.
+    """
+    spec = get_spec(name)
+    resolved = spec.resolve_config(config)
+    try:
+        model = spec.builder(**resolved)
+    except InvalidOptionError:
+        raise
+    except (ValueError, AssertionError, TypeError) as error:
+        settings = ", ".join(f"{k}={v}" for k, v in resolved.items())
+        raise InvalidOptionError(f"{name} cannot be built with {settings}: {error}.") from error
+    return model.eval()

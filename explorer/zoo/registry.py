@@ -1,0 +1,201 @@
+"""The architecture registry: a name maps to a spec (builder, metadata, options).
+
+Adding an architecture is adding one ``@register``-decorated builder; the CLI, every page's picker
+and the parametrized tests pick it up from here (as torchvision's ``get_model`` and timm's
+``register_model`` do).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from torch import nn
+
+from explorer.errors import InvalidOptionError, UnknownArchitectureError
+from explorer.zoo.families import family as _family
+
+Shape = tuple[int, int, int]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One builder argument a user may set: its type, default and bounds."""
+
+    kind: type
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+    help: str = ""
+
+    def describe(self) -> str:
+        """Return a short human description such as ``float in [0.25, 1.0], default 1.0``."""
+        if self.choices is not None:
+            allowed = " | ".join(str(c) for c in self.choices)
+            return f"one of {allowed} (default {self.default})"
+        bounds = ""
+        if self.low is not None and self.high is not None:
+            bounds = f" in [{self.low}, {self.high}]"
+        elif self.low is not None:
+            bounds = f" >= {self.low}"
+        elif self.high is not None:
+            bounds = f" <= {self.high}"
+        return f"{self.kind.__name__}{bounds} (default {self.default})"
+
+    def parse(self, name: str, value: Any) -> Any:
+        """Return ``value`` converted to this option's type and checked against its bounds.
+
+        Raises:
+            InvalidOptionError: the value has the wrong type or lies outside the bounds/choices.
+        """
+        try:
+            converted = self._convert(value)
+        except (TypeError, ValueError):
+            raise InvalidOptionError(
+                f"Option {name!r} must be {self.describe()}, but got {value!r}.") from None
+        if self.choices is not None and converted not in self.choices:
+            raise InvalidOptionError(
+                f"Option {name!r} must be {self.describe()}, but got {value!r}.")
+        if self.low is not None and converted < self.low or self.high is not None and converted > self.high:
+            raise InvalidOptionError(
+                f"Option {name!r} must be {self.describe()}, but got {value!r}.")
+        return converted
+
+    def _convert(self, value: Any) -> Any:
+        if self.kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError(value)
+        if self.kind is int:
+            if isinstance(value, bool):
+                raise TypeError(value)
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ValueError(value)
+                return int(value)
+            return int(str(value).strip())
+        if self.kind is float:
+            if isinstance(value, bool):
+                raise TypeError(value)
+            number = float(value)
+            if number != number or number in (float("inf"), float("-inf")):
+                raise ValueError(value)
+            return number
+        return self.kind(value)
+
+
+@dataclass(frozen=True)
+class ArchitectureSpec:
+    """Everything the app knows about one architecture, and how to build it."""
+
+    name: str
+    builder: Callable[..., nn.Module]
+    display_name: str
+    family: str
+    year: int
+    paper_title: str
+    paper_url: str
+    purpose: str
+    input_shape: Shape
+    options: dict[str, Option] = field(default_factory=dict)
+    explanation: str = ""
+    key_idea: str = ""
+    kind: str = "network"  # "network" (a whole classifier) or "block" (a building block)
+    classic: bool = False  # one of the course's classics, shown first
+    source: str = "hand-written"  # "torchvision" or "hand-written"
+    input_shape_fn: Callable[[dict[str, Any]], Shape] | None = None
+
+    def resolve_config(self, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Return the full builder config: defaults overlaid with ``config``, every value checked.
+
+        Raises:
+            InvalidOptionError: an option is unknown, mistyped or out of bounds.
+        """
+        config = dict(config or {})
+        unknown = sorted(set(config) - set(self.options))
+        if unknown:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise InvalidOptionError(
+                f"{self.name} has no option {unknown[0]!r}; its options are: {known}.")
+        return {key: option.parse(key, config.get(key, option.default))
+                for key, option in self.options.items()}
+
+    def default_input_shape(self, config: dict[str, Any] | None = None) -> Shape:
+        """Return the (C, H, W) input this architecture expects under ``config``.
+
+        Raises:
+            InvalidOptionError: ``config`` is invalid (see :meth:`resolve_config`).
+        """
+        resolved = self.resolve_config(config)
+        if self.input_shape_fn is not None:
+            return self.input_shape_fn(resolved)
+        channels, height, width = self.input_shape
+        return (int(resolved.get("in_channels", channels)), height, width)
+
+    def options_help(self) -> str:
+        """Return one line per option, ``name: description``, for error messages and --help."""
+        return "; ".join(f"{key}: {opt.describe()}" for key, opt in self.options.items()) or "none"
+
+
+_REGISTRY: dict[str, ArchitectureSpec] = {}
+
+
+def register(name: str, *, family: str, **metadata: Any) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Return a decorator that registers a builder under ``name`` with the given spec metadata.
+
+    Year, paper, purpose, key idea and explanation default to those of ``family``
+    (see ``explorer.zoo.families``); pass any of them to override.
+
+    Raises:
+        ValueError: ``name`` is registered already (a programming error, not user input).
+        KeyError: ``family`` is not a known family.
+    """
+    fam = _family(family)
+    defaults = dict(year=fam.year, paper_title=fam.paper_title, paper_url=fam.paper_url,
+                    purpose=fam.purpose, key_idea=fam.key_idea, explanation=fam.explanation)
+
+    def decorator(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        add_spec(ArchitectureSpec(name=name, builder=builder, family=family, **{**defaults, **metadata}))
+        return builder
+
+    return decorator
+
+
+def add_spec(spec: ArchitectureSpec) -> None:
+    """Add a ready-made spec to the registry.
+
+    Raises:
+        ValueError: a spec of that name exists already.
+    """
+    if spec.name in _REGISTRY:
+        raise ValueError(f"architecture {spec.name!r} is registered twice")
+    _REGISTRY[spec.name] = spec
+
+
+def all_specs() -> dict[str, ArchitectureSpec]:
+    """Return the registry itself (name -> spec), in registration order. Do not mutate it."""
+    return _REGISTRY
+
+
+def get_spec(name: str) -> ArchitectureSpec:
+    """Return the spec registered under ``name``.
+
+    Raises:
+        UnknownArchitectureError: no such name; the message suggests the closest names.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else " Run `python -m explorer list` to see them all."
+        raise UnknownArchitectureError(f"There is no architecture called {name!r}.{hint}") from None
