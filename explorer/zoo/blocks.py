@@ -86,8 +86,8 @@ def residual_block(kind: str, in_channels: int, width: int, stride: int, shortcu
     shapes_match = stride == 1 and in_channels == out_channels
     if shortcut == "identity" and not shapes_match:
         raise InvalidOptionError(
-            f"An identity shortcut needs the block's output to match its input, but {in_channels} channels "
-            f"become {out_channels} with stride {stride}; use shortcut=projection or auto.")
+            f"An identity shortcut needs the block's output shape to match its input, but this block maps "
+            f"{in_channels} channels to {out_channels} with stride {stride}; use shortcut=projection or auto.")
     downsample = None
     if shortcut == "projection" or (shortcut == "auto" and not shapes_match):
         downsample = nn.Sequential(

@@ -1,0 +1,117 @@
+"""Command-line interface: ``python -m explorer list | summary``.
+
+Errors in what the user asked for print one sentence on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from explorer.errors import ExplorerError, InputShapeError, InvalidOptionError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one sentence on stderr and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"error: {message}. Run `python -m {self.prog} --help` for usage.\n")
+
+
+def parse_shape(text: str) -> tuple[int, int, int]:
+    """Return (C, H, W) from text such as ``3,224,224`` or ``3x224x224``.
+
+    Raises:
+        InputShapeError: the text is not three positive whole numbers.
+    """
+    parts = [p for p in text.replace("x", ",").replace(" ", "").split(",") if p]
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        raise InputShapeError(f"The input shape must be three whole numbers C,H,W such as 3,224,224, not {text!r}.") from None
+    if len(dims) != 3:
+        raise InputShapeError(f"The input shape must be three whole numbers C,H,W such as 3,224,224, not {text!r}.")
+    return dims  # type: ignore[return-value]
+
+
+def parse_settings(items: Sequence[str]) -> dict[str, str]:
+    """Return a dict from ``KEY=VALUE`` strings (values stay strings; the spec converts them).
+
+    Raises:
+        InvalidOptionError: an item has no ``=`` or an empty key.
+    """
+    settings: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidOptionError(f"Options are written KEY=VALUE, for example --set num_classes=10, not {item!r}.")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from explorer.zoo import get_spec, list_architectures
+
+    specs = [get_spec(name) for name in list_architectures()]
+    if args.format == "json":
+        print(json.dumps([{
+            "name": s.name, "display_name": s.display_name, "family": s.family, "year": s.year,
+            "kind": s.kind, "classic": s.classic, "source": s.source, "input_shape": list(s.input_shape),
+            "paper": {"title": s.paper_title, "url": s.paper_url}, "purpose": s.purpose,
+            "options": {k: {"type": o.kind.__name__, "default": o.default, "low": o.low, "high": o.high,
+                            "choices": list(o.choices) if o.choices else None} for k, o in s.options.items()},
+        } for s in specs], indent=2))
+        return 0
+    width = max(len(s.name) for s in specs)
+    fam_width = max(len(s.family) for s in specs)
+    print(f"{'name'.ljust(width)}  {'family'.ljust(fam_width)}  year  kind     input")
+    for s in specs:
+        shape = "x".join(map(str, s.input_shape))
+        print(f"{s.name.ljust(width)}  {s.family.ljust(fam_width)}  {s.year}  {s.kind.ljust(7)}  {shape}")
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from explorer.analysis import analyze
+    from explorer.formats import render
+
+    shape = parse_shape(args.input_shape) if args.input_shape else None
+    report = analyze(args.arch, shape, **parse_settings(args.set))
+    sys.stdout.write(render(report, args.format, args.depth))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the CLI's argument parser."""
+    parser = _Parser(prog="explorer", description="ConvNet Explorer: exact shapes, parameters and MACs of CNNs.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="list every architecture in the registry")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    listing.set_defaults(run=_cmd_list)
+
+    summary = commands.add_parser("summary", help="layer-by-layer shapes, params, MACs and FLOPs")
+    summary.add_argument("arch", help="a registry name (see `list`)")
+    summary.add_argument("--input-shape", help="C,H,W (default: the architecture's own)")
+    summary.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="an architecture option, e.g. --set width_mult=0.5 (repeatable)")
+    summary.add_argument("--depth", type=int, default=None, help="hide rows deeper than N")
+    summary.add_argument("--format", choices=("table", "json", "csv", "markdown", "latex"), default="table")
+    summary.set_defaults(run=_cmd_summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv``; return the exit code (0 ok, 2 bad input)."""
+    args: Any = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ExplorerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `| head`
+        return 0

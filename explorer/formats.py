@@ -1,0 +1,149 @@
+"""Text renderings of a ModelReport: a torchinfo-like table, CSV, Markdown, LaTeX and JSON."""
+
+from __future__ import annotations
+
+from explorer.analysis import ModelReport, format_shape
+
+FORMATS = ("table", "json", "csv", "markdown", "latex")
+
+# Columns of the exported layer table, in order (frame column -> header).
+EXPORT_COLUMNS = {
+    "name": "Layer", "type": "Type", "depth": "Depth", "input_shape": "Input (CxHxW)",
+    "output_shape": "Output (CxHxW)", "kernel": "Kernel", "stride": "Stride", "padding": "Padding",
+    "groups": "Groups", "params": "Params", "trainable_params": "Trainable", "frozen_params": "Frozen",
+    "macs": "MACs", "flops": "FLOPs (2xMACs)", "output_bytes": "Output bytes",
+    "receptive_field": "Receptive field", "jump": "Jump",
+}
+
+
+def _export_frame(report: ModelReport, depth: int | None):
+    frame = report.to_frame(depth)[list(EXPORT_COLUMNS)]
+    frame["groups"] = frame["groups"].astype("Int64")
+    return frame.rename(columns=EXPORT_COLUMNS)
+
+
+def to_csv(report: ModelReport, depth: int | None = None) -> str:
+    """Return the layer table as CSV (exact integers, shapes CxHxW)."""
+    return _export_frame(report, depth).to_csv(index=False)
+
+
+def to_markdown(report: ModelReport, depth: int | None = None) -> str:
+    """Return the layer table as a GitHub-flavoured Markdown table followed by the totals."""
+    frame = _export_frame(report, depth)
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    for values in frame.itertuples(index=False):
+        cells = [_cell(v) for v in values]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {k}: {v}" for k, v in totals(report).items()) + "\n"
+
+
+def to_latex(report: ModelReport, depth: int | None = None) -> str:
+    """Return the layer table as a LaTeX tabular (booktabs-free, compiles with plain LaTeX)."""
+    frame = _export_frame(report, depth)
+
+    def escape(text: str) -> str:
+        for char, replacement in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                                  ("#", r"\#"), ("<", r"$<$"), (">", r"$>$"), ("{", r"\{"), ("}", r"\}")):
+            text = text.replace(char, replacement)
+        return text
+
+    lines = [r"\begin{tabular}{" + "l" * 2 + "r" * (len(frame.columns) - 2) + "}", r"\hline",
+             " & ".join(escape(c) for c in frame.columns) + r" \\", r"\hline"]
+    for values in frame.itertuples(index=False):
+        lines.append(" & ".join(escape(_cell(v)) for v in values) + r" \\")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return f"{value:,}"
+    try:
+        import pandas as pd
+
+        if value is pd.NA:
+            return ""
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    return str(value)
+
+
+def human(number: float, unit: str = "") -> str:
+    """Return ``number`` with a k/M/G/T suffix, e.g. ``4.09 G``."""
+    for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(number) >= threshold:
+            return f"{number / threshold:.2f} {suffix}{unit}"
+    return f"{number:g} {unit}".rstrip()
+
+
+def human_bytes(count: int) -> str:
+    """Return a byte count in KiB/MiB/GiB."""
+    for threshold, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if count >= threshold:
+            return f"{count / threshold:.2f} {suffix}"
+    return f"{count} B"
+
+
+def totals(report: ModelReport) -> dict[str, str]:
+    """Return the report's totals as labelled, exact strings (the same labels everywhere)."""
+    return {
+        "Input shape": format_shape(report.input_shape, drop_batch=False),
+        "Output shape": format_shape(report.output_shape, drop_batch=False),
+        "Total params": f"{report.total_params:,}",
+        "Trainable params": f"{report.trainable_params:,}",
+        "Frozen params": f"{report.frozen_params:,}",
+        "MACs (multiply-accumulates)": f"{report.total_macs:,} ({human(report.total_macs)})",
+        "FLOPs (= 2 x MACs)": f"{report.total_flops:,} ({human(report.total_flops)})",
+        "Activation memory (batch 1)": f"{report.activation_bytes:,} bytes ({human_bytes(report.activation_bytes)})",
+        "Parameter memory": f"{report.param_bytes:,} bytes ({human_bytes(report.param_bytes)})",
+    }
+
+
+def to_table(report: ModelReport, depth: int | None = None) -> str:
+    """Return a torchinfo-style text table with labelled MACs and FLOPs columns and the totals."""
+    headers = ["Layer (type)", "Output shape", "Params", "MACs", "FLOPs (2xMACs)", "RF"]
+    body = []
+    for row in report.layers:
+        if depth is not None and row.depth > depth:
+            continue
+        indent = "  " * row.depth + ("" if row.depth == 0 else "└─")
+        label = f"{indent}{row.name.rsplit('.', 1)[-1] or report.architecture} ({row.type})"
+        if not row.executed:
+            label += " [not run]"
+        rf = ""
+        if row.receptive_field:
+            rf = str(row.receptive_field[0]) if row.receptive_field[0] == row.receptive_field[1] \
+                else "x".join(map(str, row.receptive_field))
+        body.append([label, format_shape(row.output_shape), f"{row.params:,}" if row.params else "--",
+                     f"{row.macs:,}" if row.macs else "--", f"{row.flops:,}" if row.flops else "--", rf])
+    widths = [max(len(headers[i]), *(len(r[i]) for r in body)) for i in range(len(headers))]
+    rule = "=" * (sum(widths) + 2 * (len(widths) - 1))
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(cells))
+
+    out = [rule, line(headers), rule, *(line(r) for r in body), rule]
+    out += [f"{k}: {v}" for k, v in totals(report).items()]
+    out.append(rule)
+    return "\n".join(out) + "\n"
+
+
+def render(report: ModelReport, fmt: str, depth: int | None = None) -> str:
+    """Return ``report`` rendered in ``fmt`` (one of FORMATS).
+
+    Raises:
+        ValueError: ``fmt`` is not one of FORMATS.
+    """
+    if fmt == "json":
+        data = report.to_dict()
+        if depth is not None:
+            data["layers"] = [row for row in data["layers"] if row["depth"] <= depth]
+        import json
+
+        return json.dumps(data, indent=2) + "\n"
+    renderers = {"table": to_table, "csv": to_csv, "markdown": to_markdown, "latex": to_latex}
+    if fmt not in renderers:
+        raise ValueError(f"unknown format {fmt!r}")
+    return renderers[fmt](report, depth)

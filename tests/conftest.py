@@ -1,0 +1,41 @@
+"""Shared fixtures: reference numbers from ../shared/reference and a cache of analyses."""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = next((p / "shared" / "reference" for p in [ROOT.parent, *ROOT.parents]
+                      if (p / "shared" / "reference").is_dir()), ROOT.parent / "shared" / "reference")
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    name: str
+    input_resolution: int
+    num_params: int
+    gmacs: float
+
+
+@functools.cache
+def reference_rows() -> tuple[ReferenceRow, ...]:
+    """Rows of torchvision_classification.csv (documented params and GMACs per model)."""
+    path = REFERENCE_DIR / "torchvision_classification.csv"
+    if not path.exists():
+        pytest.fail(f"reference numbers not found at {path}")
+    with path.open() as handle:
+        return tuple(ReferenceRow(r["architecture"], int(r["input_resolution"]), int(r["num_params"]),
+                                  float(r["gmacs"])) for r in csv.DictReader(handle))
+
+
+@functools.cache
+def analyzed(name: str):
+    """analyze(name) with defaults, computed once per test session."""
+    from explorer.analysis import analyze
+
+    return analyze(name)

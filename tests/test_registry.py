@@ -1,0 +1,113 @@
+"""The registry: every entry is complete, options are validated, unknown names are explained."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+
+from explorer.errors import InvalidOptionError, UnknownArchitectureError
+from explorer.zoo import build, get_spec, list_architectures
+from explorer.zoo.efficientnet_scaled import compound_scaling
+from explorer.zoo.families import FAMILIES
+
+CLASSICS = ["lenet5", "alexnet_2012", "vgg16", "resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2",
+            "efficientnet_b0"]
+BLOCKS = ["plain_conv", "pointwise_conv", "residual_block", "inception_module", "depthwise_separable",
+          "inverted_residual", "mbconv_se"]
+
+
+def test_every_torchvision_classifier_is_registered_under_its_own_name():
+    names = set(list_architectures())
+    missing = set(torchvision.models.list_models(module=torchvision.models)) - names
+    assert not missing
+    assert len(torchvision.models.list_models(module=torchvision.models)) >= 80
+
+
+def test_torchvision_entries_use_the_resolution_of_their_default_weights():
+    for name, size in [("inception_v3", 299), ("efficientnet_b7", 600), ("vit_h_14", 518), ("resnet50", 224),
+                       ("regnet_y_128gf", 384), ("swin_v2_t", 256)]:
+        assert get_spec(name).default_input_shape() == (3, size, size)
+
+
+def test_hand_written_and_block_entries_exist():
+    names = set(list_architectures())
+    assert {"lenet5", "lenet5_modern", "alexnet_2012", "mobilenet_v1", "efficientnet", *BLOCKS} <= names
+    assert set(list_architectures(kind="block")) == set(BLOCKS)
+
+
+def test_classics_come_first_in_time_order():
+    names = list_architectures()
+    assert names[: len(CLASSICS)] == sorted(CLASSICS, key=lambda n: (get_spec(n).year, n))
+    assert names[0] == "lenet5" and names[len(CLASSICS) - 1] == "efficientnet_b0"
+
+
+@pytest.mark.parametrize("name", list_architectures())
+def test_every_spec_is_complete(name):
+    spec = get_spec(name)
+    assert spec.display_name and spec.family in FAMILIES
+    assert 1990 < spec.year <= 2026
+    assert spec.paper_title and spec.paper_url.startswith("http")
+    assert spec.purpose.endswith(".") and spec.key_idea and len(spec.explanation) > 80
+    assert len(spec.default_input_shape()) == 3
+    for key, option in spec.options.items():
+        assert option.parse(key, option.default) == option.default
+
+
+def test_seed_examples_are_the_block_defaults():
+    assert get_spec("pointwise_conv").default_input_shape() == (32, 6, 6)
+    assert get_spec("inception_module").default_input_shape() == (192, 28, 28)
+    assert get_spec("depthwise_separable").default_input_shape() == (3, 6, 6)
+    assert get_spec("inverted_residual").default_input_shape() == (3, 6, 6)
+    assert get_spec("lenet5").default_input_shape() == (1, 32, 32)
+    assert get_spec("alexnet_2012").default_input_shape() == (3, 227, 227)
+
+
+def test_unknown_architecture_suggests_close_names():
+    with pytest.raises(UnknownArchitectureError, match="resnet50"):
+        get_spec("resnet5")
+    assert "There is no architecture called 'resnet5'" in str(pytest.raises(UnknownArchitectureError, get_spec, "resnet5").value)
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"width": 2}, "has no option 'width'; its options are: in_channels, num_classes, width_mult"),
+    ({"width_mult": 3}, r"must be float in \[0.1, 2.0\]"),
+    ({"width_mult": "abc"}, "must be float"),
+    ({"num_classes": 0}, "must be int >= 1|must be int in"),
+    ({"num_classes": 2.5}, "must be int"),
+    ({"num_classes": True}, "must be int"),
+    ({"width_mult": float("nan")}, "must be float"),
+])
+def test_bad_options_are_refused_with_a_sentence(config, message):
+    with pytest.raises(InvalidOptionError, match=message):
+        get_spec("mobilenet_v1").resolve_config(config)
+
+
+def test_option_strings_are_converted_like_the_cli_sends_them():
+    spec = get_spec("lenet5")
+    assert spec.resolve_config({"num_classes": "7", "activation": "relu"})["num_classes"] == 7
+    assert get_spec("inception_v3").resolve_config({"aux_logits": "false"})["aux_logits"] is False
+    with pytest.raises(InvalidOptionError, match="one of tanh | relu"):
+        spec.resolve_config({"activation": "sigmoid"})
+
+
+def test_build_returns_an_eval_mode_module_and_explains_builder_errors():
+    with torch.device("meta"):
+        model = build("lenet5", num_classes=3)
+        assert not model.training and model.classifier[-1].out_features == 3
+        with pytest.raises(InvalidOptionError, match="identity shortcut"):
+            build("residual_block", shortcut="identity", stride=2)
+        with pytest.raises(InvalidOptionError, match="cannot be built"):
+            build("vit_b_16", image_size=100)  # not a multiple of the 16-pixel patches
+
+
+def test_efficientnet_compound_scaling_follows_the_paper():
+    depth, width, resolution = compound_scaling(1.0)
+    assert (depth, width, resolution) == (1.2, 1.1, 258)
+    assert compound_scaling(0.0) == (1.0, 1.0, 224)
+    assert get_spec("efficientnet").default_input_shape({"phi": 2}) == (3, round(224 * 1.15 ** 2), round(224 * 1.15 ** 2))
+
+
+def test_in_channels_option_sets_the_default_input():
+    assert get_spec("lenet5").default_input_shape({"in_channels": 3}) == (3, 32, 32)
+    assert get_spec("plain_conv").default_input_shape({"in_channels": 16}) == (16, 28, 28)
