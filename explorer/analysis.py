@@ -24,6 +24,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from explorer.meta_shortcuts import run_on_meta
 from explorer.errors import ExplorerError, InputShapeError, InputTooSmallError, InvalidOptionError
 from explorer.zoo import build, get_spec
 
@@ -252,8 +253,8 @@ class _Tracer(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
         packet = func._overloadpacket
+        out = run_on_meta(packet, func, args, kwargs)
         formula = flop_registry.get(packet)
         if formula is not None:
             self.total_macs += formula(*args, **kwargs, out_val=out) // 2

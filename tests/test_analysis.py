@@ -276,3 +276,4 @@ def test_bad_input_shapes_are_explained(shape, message):
 def test_options_are_refused_for_ready_built_modules():
     with pytest.raises(InvalidOptionError):
         analyze(build("lenet5"), (1, 32, 32), num_classes=3)
+
