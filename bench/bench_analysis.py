@@ -46,7 +46,8 @@ def median_ms(fn, repeats: int) -> float:
 
 
 def ours(name: str) -> None:
-    analyze(name, num_classes=next(_classes))
+    config = {"num_classes": next(_classes)} if "num_classes" in get_spec(name).options else {}
+    analyze(name, **config)
 
 
 def naive_cpu_torchinfo(name: str) -> None:
@@ -78,22 +79,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="skip the whole-registry table")
+    parser.add_argument("--registry-only", action="store_true", help="only the whole-registry table")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     torch.set_num_threads(2)
     print(f"torch {torch.__version__}, torchinfo {torchinfo.__version__ if hasattr(torchinfo, '__version__') else ''}, "
           f"{torch.get_num_threads()} threads, median of {args.repeats}\n")
 
+    if not args.registry_only:
+        compare(args.repeats)
+    if not args.quick:
+        registry_table()
+
+
+def compare(repeats: int) -> None:
+    """Print the comparison table and the classics' timings."""
     header = (f"| model | ours ms | (a) CPU+torchinfo ms | (b) meta+torchinfo ms | (c) meta floor ms "
               f"| speed-up vs (a) | vs (b) | ours / (c) |")
     print(header)
     print("|" + "---|" * 8)
     vs_a, vs_b, vs_c = [], [], []
     for name in MODELS:
-        t_ours = median_ms(lambda: ours(name), args.repeats)
-        t_a = median_ms(lambda: naive_cpu_torchinfo(name), max(1, args.repeats // 2))
-        t_b = median_ms(lambda: meta_torchinfo(name), args.repeats)
-        t_c = median_ms(lambda: meta_floor(name), args.repeats)
+        t_ours = median_ms(lambda: ours(name), repeats)
+        t_a = median_ms(lambda: naive_cpu_torchinfo(name), max(1, repeats // 2))
+        t_b = median_ms(lambda: meta_torchinfo(name), repeats)
+        t_c = median_ms(lambda: meta_floor(name), repeats)
         vs_a.append(t_a / t_ours)
         vs_b.append(t_b / t_ours)
         vs_c.append(t_ours / t_c)
@@ -104,14 +114,17 @@ def main() -> None:
 
     print("\n| course classic | median ms |\n|---|---|")
     for name in CLASSICS:
-        print(f"| {name} | {median_ms(lambda: ours(name), args.repeats):.0f} |", flush=True)
+        print(f"| {name} | {median_ms(lambda: ours(name), repeats):.0f} |", flush=True)
 
-    if not args.quick:
-        timings = {name: median_ms(lambda: ours(name), 3) for name in list_architectures()}
-        slowest = sorted(timings.items(), key=lambda item: -item[1])[:5]
-        print(f"\nwhole registry: {len(timings)} entries, median {statistics.median(timings.values()):.0f} ms, "
-              f"max {slowest[0][1]:.0f} ms ({slowest[0][0]})")
-        print("slowest five: " + ", ".join(f"{n} {t:.0f} ms" for n, t in slowest))
+
+
+def registry_table() -> None:
+    """Print the median analysis time over the whole registry and the slowest entries."""
+    timings = {name: median_ms(lambda: ours(name), 3) for name in list_architectures()}
+    slowest = sorted(timings.items(), key=lambda item: -item[1])[:5]
+    print(f"\nwhole registry: {len(timings)} entries, median {statistics.median(timings.values()):.0f} ms, "
+          f"max {slowest[0][1]:.0f} ms ({slowest[0][0]})")
+    print("slowest five: " + ", ".join(f"{n} {t:.0f} ms" for n, t in slowest))
 
 
 if __name__ == "__main__":
