@@ -58,6 +58,7 @@ class LayerRow:
     jump: tuple[int, int] | None = None
     is_leaf: bool = True
     executed: bool = True
+    parent: int | None = None  # index of the enclosing row in ModelReport.layers
 
     @property
     def frozen_params(self) -> int:
@@ -68,6 +69,23 @@ class LayerRow:
     def flops(self) -> int:
         """Return FLOPs, defined as 2 x MACs."""
         return 2 * self.macs
+
+
+@dataclass(frozen=True)
+class DataflowNode:
+    """One node of the dataflow graph recorded during analysis (the diagram is drawn from these).
+
+    ``op`` is "placeholder" (the input), "call_module" (a leaf module call), "call_function" (an
+    operation outside any leaf module that merges two or more tensors: a residual add, a concatenation,
+    a gate) or "output". ``stack`` holds the enclosing module keys, outermost first, a module's own key
+    last; a key is the module path, with "@N" appended for its (N+1)-th call.
+    """
+
+    name: str
+    op: str
+    target: str
+    stack: tuple[str, ...]
+    inputs: tuple[str, ...]
 
 
 @dataclass
@@ -86,6 +104,7 @@ class ModelReport:
     param_bytes: int
     buffer_bytes: int
     built_on: str = "meta"
+    graph: list[DataflowNode] = field(default_factory=list, repr=False)
 
     @property
     def total_flops(self) -> int:
@@ -108,7 +127,7 @@ class ModelReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict: totals, then one dict per layer row (shapes include the batch)."""
-        layers = []
+        layers = []  # the dataflow graph is left out: it is the diagram's input, not a result
         for row in self.layers:
             item = asdict(row)
             item["frozen_params"] = row.frozen_params
@@ -239,6 +258,7 @@ class _Tracer(TorchDispatchMode):
     def __init__(self) -> None:
         super().__init__()
         self.total_macs = 0
+        self.on_op: Any = None  # set by the _Recorder: records the dataflow
         self.fields: dict[int, tuple[torch.Tensor, _Field]] = {}
 
     def field_of(self, tensor: Any) -> _Field | None:
@@ -259,6 +279,8 @@ class _Tracer(TorchDispatchMode):
         if formula is not None:
             self.total_macs += formula(*args, **kwargs, out_val=out) // 2
         self._propagate_field(packet, args, out)
+        if self.on_op is not None:
+            self.on_op(packet, args, out)
         return out
 
     def _propagate_field(self, packet: Any, args: tuple, out: Any) -> None:
@@ -331,6 +353,10 @@ class _Frame:
     row: LayerRow
     module: nn.Module
     macs_at_start: int
+    index: int
+    key: str
+    inputs: tuple[str, ...]
+    graph_start: int
     children: list[LayerRow] = field(default_factory=list)
     child_macs: int = 0
 
@@ -374,6 +400,45 @@ class _Recorder:
         self.frame_of_row: dict[int, _Frame] = {}
         self.leaf_outputs: list[torch.Tensor] = []
         self.handles: list[Any] = []
+        self.graph: list[DataflowNode] = []
+        self.producers: dict[int, tuple[torch.Tensor, str]] = {}
+        tracer.on_op = self.on_op
+
+    def producer_of(self, tensor: Any) -> str | None:
+        if isinstance(tensor, torch.Tensor):
+            entry = self.producers.get(id(tensor))
+            if entry is not None and entry[0] is tensor:
+                return entry[1]
+        return None
+
+    def set_producer(self, value: Any, name: str) -> None:
+        for tensor in (value if isinstance(value, (list, tuple)) else (value,)):
+            if isinstance(tensor, torch.Tensor):
+                self.producers[id(tensor)] = (tensor, name)
+
+    def sources(self, values: Iterable[Any]) -> tuple[str, ...]:
+        found: list[str] = []
+        for value in values:
+            for tensor in (value if isinstance(value, (list, tuple)) else (value,)):
+                producer = self.producer_of(tensor)
+                if producer is not None and producer not in found:
+                    found.append(producer)
+        return tuple(found)
+
+    def on_op(self, packet: Any, args: tuple, out: Any) -> None:
+        """Dataflow at the operation level: merges become nodes, everything else passes through."""
+        if threading.get_ident() != self.thread:
+            return
+        sources = self.sources(args)
+        if not sources:
+            return
+        if len(sources) >= 2:
+            name = f"{packet.__name__}_{len(self.graph)}"
+            stack = tuple(frame.key for frame in self.stack[1:])
+            self.graph.append(DataflowNode(name, "call_function", packet.__name__, stack, sources))
+            self.set_producer(out, name)
+        else:
+            self.set_producer(out, sources[0])
 
     def __enter__(self) -> "_Recorder":
         for module in self.names:
@@ -394,10 +459,12 @@ class _Recorder:
         source = _first_tensor(args) if args else _first_tensor(kwargs)
         row = LayerRow(name=name, type=type(module).__name__, depth=len(self.stack), call=call,
                        input_shape=tuple(source.shape) if source is not None else None,
-                       **_layer_geometry(module))
+                       parent=self.stack[-1].index if self.stack else None, **_layer_geometry(module))
         if self.stack:
             self.stack[-1].children.append(row)
-        frame = _Frame(row, module, self.tracer.total_macs)
+        key = f"{name}@{call}" if call else name
+        frame = _Frame(row, module, self.tracer.total_macs, len(self.rows), key,
+                       self.sources([*args, *kwargs.values()]), len(self.graph))
         self.frame_of_row[id(row)] = frame
         self.stack.append(frame)
         self.rows.append(row)
@@ -421,13 +488,19 @@ class _Recorder:
         if row.is_leaf:
             if result is not None:
                 self.leaf_outputs.append(result)
+            if self.stack:  # the model itself is not a node of its own graph
+                del self.graph[frame.graph_start:]  # merges inside a leaf (attention matmuls) stay inside it
+                stack = tuple(f.key for f in self.stack[1:]) + (frame.key,)
+                self.graph.append(DataflowNode(frame.key, "call_module", row.type, stack, frame.inputs))
+                self.set_producer(output, frame.key)
         else:
             own_macs = row.macs - frame.child_macs
             if own_macs:
                 # The container ran matmuls of its own (e.g. attention): give them a leaf row so that
                 # leaf MACs always add up to the total.
                 ops_row = LayerRow(name=f"{row.name}.<ops>" if row.name else "<ops>",
-                                   type="functional ops", depth=row.depth + 1, macs=own_macs)
+                                   type="functional ops", depth=row.depth + 1, macs=own_macs,
+                                   parent=frame.index)
                 frame.children.append(ops_row)
                 self.rows.append(ops_row)
 
@@ -445,7 +518,10 @@ def _claim(parameters: Iterable[nn.Parameter], seen: set[int]) -> tuple[int, int
 
 
 def _attribute_parameters(recorder: _Recorder, model: nn.Module) -> list[LayerRow]:
-    """Fill each row's (inclusive) params; return rows for modules that hold parameters but never ran."""
+    """Fill each row's (inclusive) params; return rows for modules that hold parameters but never ran.
+
+    The returned rows are meant to be appended after ``recorder.rows``.
+    """
     seen: set[int] = set()
     executed = set(recorder.calls)
     not_run: list[LayerRow] = []
@@ -460,13 +536,13 @@ def _attribute_parameters(recorder: _Recorder, model: nn.Module) -> list[LayerRo
             continue  # an ancestor that never ran has a row already
         total, trainable = _claim(module.parameters(), seen)
         if total:
+            owner = next((f for f in recorder.frame_of_row.values() if f.module is parent and f.row.call == 0), None)
             row = LayerRow(name=name, type=type(module).__name__, depth=name.count(".") + 1,
-                           params=total, trainable_params=trainable, executed=False)
+                           params=total, trainable_params=trainable, executed=False,
+                           parent=owner.index if owner else None)
             not_run.append(row)
-            for frame in recorder.frame_of_row.values():
-                if frame.module is parent and frame.row.call == 0:
-                    frame.children.append(row)
-                    break
+            if owner is not None:
+                owner.children.append(row)
     # Children before parents: a row holds its children's parameters plus the ones no child claimed.
     for row in reversed(recorder.rows):
         frame = recorder.frame_of_row.get(id(row))
@@ -575,6 +651,8 @@ def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **c
     with recorder, torch.no_grad():
         sample = (torch.empty if device.type == "meta" else torch.zeros)(full_shape, device=device, dtype=dtype)
         tracer.set_field(sample, _Field((1, 1), (1, 1), (height, width)))
+        recorder.set_producer(sample, "input")
+        recorder.graph.append(DataflowNode("input", "placeholder", "input", (), ()))
         try:
             # The math attention kernel is made of matmuls PyTorch can count; fused kernels are not.
             with sdpa_kernel(SDPBackend.MATH), tracer:
@@ -584,6 +662,7 @@ def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **c
         except (RuntimeError, ValueError, IndexError, AssertionError, TypeError) as error:
             frame = recorder.stack[-1] if recorder.stack else None
             raise _explain_failure(error, frame, full_shape, default) from error
+    recorder.graph.append(DataflowNode("output", "output", "output", (), recorder.sources([output])))
     not_run = _attribute_parameters(recorder, model)
     rows = recorder.rows + not_run
     seen_outputs: set[int] = set()
@@ -607,5 +686,6 @@ def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **c
         param_bytes=sum(p.numel() * p.element_size() for p in unique_params),
         buffer_bytes=sum(b.numel() * b.element_size() for b in model.buffers()),
         built_on=built_on,
+        graph=recorder.graph,
     )
 

@@ -277,3 +277,19 @@ def test_options_are_refused_for_ready_built_modules():
     with pytest.raises(InvalidOptionError):
         analyze(build("lenet5"), (1, 32, 32), num_classes=3)
 
+
+
+@pytest.mark.parametrize("name", ["resnet50", "inception_v3", "maxvit_t", "lenet5"])
+def test_parent_links_form_the_module_tree(name):
+    report = analyzed(name)
+    assert report.layers[0].parent is None
+    for index, row in enumerate(report.layers[1:], start=1):
+        parent = report.layers[row.parent]
+        assert row.parent < index or not row.executed
+        assert parent.depth == row.depth - 1
+        assert row.name.startswith(parent.name) or parent.depth == 0
+    # inclusive counts: a parent holds at least the sum of its children
+    for index, row in enumerate(report.layers):
+        children = [r for r in report.layers if r.parent == index]
+        if children:
+            assert row.params >= sum(c.params for c in children) and row.macs == sum(c.macs for c in children)

@@ -1,0 +1,111 @@
+"""Plotly figures built from a ModelReport. Every figure labels MACs and FLOPs as such."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from explorer.analysis import LayerRow, ModelReport, format_shape
+from explorer.formats import human, human_bytes
+
+_PARAMS_COLOUR = "#4C78A8"
+_MACS_COLOUR = "#F58518"
+_MEMORY_COLOUR = "#54A24B"
+
+
+def _leaf_rows(report: ModelReport) -> list[LayerRow]:
+    return [row for row in report.leaves() if row.executed]
+
+
+def _label(row: LayerRow) -> str:
+    return f"{row.name or '(model)'}" + (f" (call {row.call + 1})" if row.call else "")
+
+
+def params_and_macs_by_layer(report: ModelReport, log_scale: bool = False, only_nonzero: bool = True) -> go.Figure:
+    """Return two stacked bar charts: parameters and MACs of every leaf layer in execution order."""
+    rows = [r for r in _leaf_rows(report) if not only_nonzero or r.params or r.macs]
+    labels = [_label(r) for r in rows]
+    hover = [f"{_label(r)} ({r.type})<br>output {format_shape(r.output_shape)}" for r in rows]
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                           subplot_titles=("Parameters per layer", "MACs per layer (FLOPs = 2 x MACs)"))
+    figure.add_trace(go.Bar(x=labels, y=[r.params for r in rows], name="params", marker_color=_PARAMS_COLOUR,
+                            hovertext=hover, hovertemplate="%{hovertext}<br>params %{y:,}<extra></extra>"),
+                     row=1, col=1)
+    figure.add_trace(go.Bar(x=labels, y=[r.macs for r in rows], name="MACs", marker_color=_MACS_COLOUR,
+                            customdata=[2 * r.macs for r in rows], hovertext=hover,
+                            hovertemplate="%{hovertext}<br>MACs %{y:,}<br>FLOPs %{customdata:,}<extra></extra>"),
+                     row=2, col=1)
+    axis_type = "log" if log_scale else "linear"
+    figure.update_yaxes(type=axis_type, title_text="params", row=1, col=1)
+    figure.update_yaxes(type=axis_type, title_text="MACs", row=2, col=1)
+    figure.update_xaxes(showticklabels=len(rows) <= 60, tickangle=-60, row=2, col=1)
+    figure.update_layout(height=560, showlegend=False, margin=dict(t=40, b=10, l=10, r=10), bargap=0.1)
+    return figure
+
+
+def breakdown(report: ModelReport, value: str = "params", kind: str = "treemap", max_depth: int = 4) -> go.Figure:
+    """Return a treemap (or sunburst) of ``value`` ("params" or "macs") by block, down to ``max_depth``.
+
+    Raises:
+        ValueError: ``value`` or ``kind`` is not one of the allowed names.
+    """
+    if value not in ("params", "macs"):
+        raise ValueError("value must be 'params' or 'macs'")
+    if kind not in ("treemap", "sunburst"):
+        raise ValueError("kind must be 'treemap' or 'sunburst'")
+    ids, labels, parents, values, hover = [], [], [], [], []
+    for index, row in enumerate(report.layers):
+        amount = row.params if value == "params" else row.macs
+        if row.depth > max_depth or (index and not amount):
+            continue
+        ids.append(str(index))
+        labels.append(row.name.rsplit(".", 1)[-1] if row.name else report.architecture)
+        parents.append("" if row.parent is None else str(row.parent))
+        values.append(amount)
+        extra = f"<br>FLOPs {2 * row.macs:,}" if value == "macs" else ""
+        hover.append(f"{row.name or report.architecture} ({row.type})<br>{value} {amount:,}{extra}")
+    title = "Parameters by block" if value == "params" else "MACs by block (FLOPs = 2 x MACs)"
+    trace_cls = go.Treemap if kind == "treemap" else go.Sunburst
+    figure = go.Figure(trace_cls(ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
+                                 hovertext=hover, hoverinfo="text", maxdepth=3))
+    figure.update_layout(title=title, height=520, margin=dict(t=40, b=10, l=10, r=10))
+    return figure
+
+
+def activation_memory_by_layer(report: ModelReport) -> go.Figure:
+    """Return a bar chart of each leaf layer's output size in bytes (batch 1)."""
+    rows = [r for r in _leaf_rows(report) if r.output_bytes]
+    figure = go.Figure(go.Bar(
+        x=[_label(r) for r in rows], y=[r.output_bytes for r in rows], marker_color=_MEMORY_COLOUR,
+        hovertext=[f"{_label(r)} ({r.type})<br>{format_shape(r.output_shape)}<br>{human_bytes(r.output_bytes)}"
+                   for r in rows],
+        hovertemplate="%{hovertext}<extra></extra>"))
+    figure.update_layout(title=f"Activation memory by layer (batch 1, total {human_bytes(report.activation_bytes)})",
+                         yaxis_title="bytes", height=380, margin=dict(t=40, b=10, l=10, r=10))
+    figure.update_xaxes(showticklabels=len(rows) <= 60, tickangle=-60)
+    return figure
+
+
+def shape_by_depth(report: ModelReport) -> go.Figure:
+    """Return how the spatial size and the channel count change along the network's leaf layers."""
+    rows = [r for r in _leaf_rows(report) if r.output_shape and len(r.output_shape) == 4]
+    steps = list(range(1, len(rows) + 1))
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    names = [f"{_label(r)} ({r.type})" for r in rows]
+    figure.add_trace(go.Scatter(x=steps, y=[r.output_shape[2] for r in rows], name="height (pixels)",
+                                mode="lines", line_shape="hv", hovertext=names,
+                                hovertemplate="%{hovertext}<br>height %{y}<extra></extra>"), secondary_y=False)
+    figure.add_trace(go.Scatter(x=steps, y=[r.output_shape[1] for r in rows], name="channels",
+                                mode="lines", line_shape="hv", hovertext=names,
+                                hovertemplate="%{hovertext}<br>channels %{y}<extra></extra>"), secondary_y=True)
+    figure.update_yaxes(title_text="height (pixels)", secondary_y=False)
+    figure.update_yaxes(title_text="channels", secondary_y=True)
+    figure.update_layout(title="As the image shrinks, the channels grow", xaxis_title="layer (execution order)",
+                         height=380, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h"))
+    return figure
+
+
+def totals_caption(report: ModelReport) -> str:
+    """Return a one-line summary such as ``25.56 M params · 4.09 G MACs (8.18 G FLOPs)``."""
+    return (f"{human(report.total_params)} params · {human(report.total_macs)} MACs "
+            f"({human(report.total_flops)} FLOPs)")

@@ -1,0 +1,50 @@
+"""Which compute devices exist here: the CPU always, every CUDA GPU, Apple's MPS where present."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from explorer.errors import ExplorerError
+
+
+class DeviceUnavailableError(ExplorerError):
+    """The requested device does not exist on this machine."""
+
+
+@dataclass(frozen=True)
+class DeviceOption:
+    """One device a user can pick: its torch id, a label for people, and its memory if known."""
+
+    id: str
+    label: str
+    memory_bytes: int | None = None
+
+
+def available_devices() -> list[DeviceOption]:
+    """Return the devices PyTorch can use here, CPU first, then cuda:0..N-1, then mps."""
+    devices = [DeviceOption("cpu", f"CPU ({torch.get_num_threads()} threads)")]
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            memory = int(props.total_memory)
+            devices.append(DeviceOption(f"cuda:{index}", f"cuda:{index} - {props.name} ({memory / 2**30:.1f} GiB)",
+                                        memory))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append(DeviceOption("mps", "mps - Apple GPU"))
+    return devices
+
+
+def resolve_device(device_id: str) -> torch.device:
+    """Return the torch.device for ``device_id`` if it is available here.
+
+    Raises:
+        DeviceUnavailableError: no such device on this machine (the message lists those that exist).
+    """
+    ids = [d.id for d in available_devices()]
+    if device_id not in ids:
+        raise DeviceUnavailableError(
+            f"There is no device {device_id!r} on this machine; available: {', '.join(ids)}.")
+    return torch.device(device_id)
