@@ -1,10 +1,33 @@
-"""ConvNet Explorer: the Streamlit entry point (page config, navigation)."""
+"""ConvNet Explorer: the Streamlit entry point (page config, sidebar, navigation)."""
+
+import os
 
 import streamlit as st
+import torch
 
+from explorer import ui
+
+
+@st.cache_resource
+def _configure_torch() -> int:
+    """Set PyTorch's thread count once per process (every core, or CONVNET_THREADS)."""
+    threads = int(os.environ.get("CONVNET_THREADS", os.cpu_count() or 1))
+    torch.set_num_threads(max(1, threads))
+    return threads
+
+
+_configure_torch()
 st.set_page_config(page_title="ConvNet Explorer", page_icon=":material/grid_on:", layout="wide")
 
 pages = {
-    "Explore": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Explore": [
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
+    ],
 }
-st.navigation(pages).run()
+navigation = st.navigation(pages)
+st.sidebar.title("ConvNet Explorer")
+ui.device_picker()
+st.sidebar.caption("MACs = multiply-accumulates; FLOPs = 2 x MACs. Analysis runs on PyTorch's meta device: "
+                   "exact shapes and counts with no memory and no compute.")
+navigation.run()

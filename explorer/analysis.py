@@ -174,7 +174,7 @@ class ModelReport:
             "kernel": [_format_pair(row.kernel_size) for row in rows],
             "stride": [_format_pair(row.stride) for row in rows],
             "padding": [_format_pair(row.padding) for row in rows],
-            "groups": [row.groups for row in rows],
+            "groups": [_format_pair(row.groups) for row in rows],
             "params": [row.params for row in rows],
             "trainable_params": [row.trainable_params for row in rows],
             "frozen_params": [row.frozen_params for row in rows],
@@ -375,6 +375,9 @@ def _first_tensor(value: Any) -> torch.Tensor | None:
 
 
 def _layer_geometry(module: nn.Module) -> dict[str, Any]:
+    """Kernel, stride, padding and groups of convolutions and pooling layers (the modules with a kernel)."""
+    if not hasattr(module, "kernel_size"):
+        return {}
     geometry: dict[str, Any] = {}
     for key in ("kernel_size", "stride", "padding"):
         value = getattr(module, key, None)

@@ -30,10 +30,14 @@ class DiagramNode:
     last_key: str = ""
     signature: tuple = ()
 
-    @property
-    def label(self) -> str:
-        """Return the text shown in the box; a collapsed run reads ``layer1.1 … 2  x2``."""
+    def label(self, in_cluster_box: bool = True) -> str:
+        """Return the text shown in the box; a collapsed run reads ``layer1.1 … 2  x2``.
+
+        Inside its cluster's box a node is named relative to the cluster; outside, by its full path.
+        """
         title, detail = self.title, self.detail
+        if self.cluster and not in_cluster_box:
+            title = f"{self.cluster}.{title}"
         if self.repeat > 1:
             title = f"{self.title} … {_path(self.last_key).rsplit('.', 1)[-1]}  x{self.repeat}"
             detail += "\n(each)"
@@ -63,14 +67,15 @@ class Diagram:
             members.setdefault(node.cluster, []).append(node)
         for cluster, nodes in members.items():
             indent = "  "
-            if cluster and len(nodes) > 1:
+            boxed = bool(cluster) and len(nodes) > 1
+            if boxed:
                 lines.append(f"  subgraph {_quote('cluster_' + cluster)} {{")
                 lines.append(f'    label={_quote(self.cluster_labels.get(cluster, cluster))}; style="rounded,dashed"; '
                              f'color="#999999"; fontcolor="#555555";')
                 indent = "    "
             for node in nodes:
-                lines.append(f"{indent}{_quote(node.key)} [{_node_style(node)}label={_quote(node.label)}];")
-            if indent == "    ":
+                lines.append(f"{indent}{_quote(node.key)} [{_node_style(node)}label={_quote(node.label(boxed))}];")
+            if boxed:
                 lines.append("  }")
         for source, target in self.edges:
             lines.append(f"  {_quote(source)} -> {_quote(target)};")
@@ -195,9 +200,12 @@ def _dataflow_diagram(report: ModelReport, graph: list[DataflowNode], rows: dict
             if key not in nodes:
                 path = _path(key)
                 row = rows.get(path)
-                title = path if key == path else f"{path} (call {int(key.split('@')[1]) + 1})"
-                nodes[key] = DiagramNode(key, "module", title, _module_detail(row),
-                                         cluster=path.rpartition(".")[0], signature=_signature(row))
+                cluster = path.rpartition(".")[0]
+                title = path[len(cluster) + 1:] if cluster else path  # the cluster's box names the parent
+                if key != path:
+                    title += f" (call {int(key.split('@')[1]) + 1})"
+                nodes[key] = DiagramNode(key, "module", title, _module_detail(row), cluster=cluster,
+                                         signature=_signature(row))
             key_of[node.name] = key
             add_edges(node, key)
             continue
@@ -213,6 +221,7 @@ def _dataflow_diagram(report: ModelReport, graph: list[DataflowNode], rows: dict
     # clusters only for real parent modules
     for diagram_node in nodes.values():
         if diagram_node.cluster and diagram_node.cluster not in rows:
+            diagram_node.title = f"{diagram_node.cluster}.{diagram_node.title}"
             diagram_node.cluster = ""
     return Diagram(nodes, edges, depth)
 

@@ -17,9 +17,7 @@ EXPORT_COLUMNS = {
 
 
 def _export_frame(report: ModelReport, depth: int | None):
-    frame = report.to_frame(depth)[list(EXPORT_COLUMNS)]
-    frame["groups"] = frame["groups"].astype("Int64")
-    return frame.rename(columns=EXPORT_COLUMNS)
+    return report.to_frame(depth)[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
 
 
 def to_csv(report: ModelReport, depth: int | None = None) -> str:
@@ -58,15 +56,8 @@ def to_latex(report: ModelReport, depth: int | None = None) -> str:
 def _cell(value) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
-    if isinstance(value, (int,)) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
-    try:
-        import pandas as pd
-
-        if value is pd.NA:
-            return ""
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pass
     return str(value)
 
 

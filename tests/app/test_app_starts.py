@@ -2,7 +2,9 @@
 
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_app_starts_on_the_home_page():

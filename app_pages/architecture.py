@@ -1,0 +1,85 @@
+"""Architecture page: pick any network, see its totals, layer table, charts, diagram, explanation and source."""
+
+import streamlit as st
+
+from explorer import charts, formats, ui
+from explorer.diagram import blocks_with_merges, default_depth
+from explorer.errors import ExplorerError
+from explorer.zoo.families import family
+
+st.title("Architecture")
+choice = ui.architecture_picker()
+spec, items = choice.spec, ui.config_items(choice.config)
+try:
+    with st.spinner(f"Analysing {spec.display_name} on the meta device..."):
+        report = ui.cached_analysis(choice.name, items, choice.input_shape)
+except ExplorerError as error:
+    st.error(str(error))
+    st.stop()
+
+st.subheader(spec.display_name)
+st.caption(f"{spec.family} · {spec.year} · [{spec.paper_title}]({spec.paper_url}) · "
+           f"{'torchvision' if spec.source == 'torchvision' else 'written for ConvNet Explorer'}")
+st.write(f"**Purpose.** {spec.purpose} **Key idea.** {spec.key_idea}")
+ui.show_totals(report)
+
+layers_tab, charts_tab, diagram_tab, explain_tab, source_tab = st.tabs(
+    ["Layers", "Charts", "Diagram", "Explanation", "Source"])
+
+with layers_tab:
+    depth = st.slider("Depth (collapse or expand containers)", 0, report.max_depth,
+                      value=min(2, report.max_depth), key=f"table_depth:{choice.name}")
+    ui.layer_table(report, depth)
+    st.caption(f"{len(report.layers)} rows in all (one per module call, containers included). "
+               "Leaf rows' MACs add up exactly to the total.")
+    base = f"{choice.name}-layers"
+    columns = st.columns(4)
+    columns[0].download_button("CSV", formats.to_csv(report), f"{base}.csv", "text/csv", icon=":material/download:")
+    columns[1].download_button("JSON", report.to_json(), f"{base}.json", "application/json",
+                               icon=":material/download:")
+    columns[2].download_button("Markdown", formats.to_markdown(report), f"{base}.md", "text/markdown",
+                               icon=":material/download:")
+    columns[3].download_button("LaTeX", formats.to_latex(report), f"{base}.tex", "application/x-tex",
+                               icon=":material/download:")
+
+with charts_tab:
+    log_scale = st.toggle("Logarithmic scale", value=True)
+    st.plotly_chart(charts.params_and_macs_by_layer(report, log_scale))
+    left, right = st.columns(2)
+    kind = left.radio("Breakdown as", ["treemap", "sunburst"], horizontal=True)
+    left.plotly_chart(charts.breakdown(report, "params", kind))
+    right.radio("Breakdown by block", ["params and MACs"], horizontal=True, disabled=True, label_visibility="hidden")
+    right.plotly_chart(charts.breakdown(report, "macs", kind))
+    st.plotly_chart(charts.activation_memory_by_layer(report))
+    st.plotly_chart(charts.shape_by_depth(report))
+
+with diagram_tab:
+    suggested = default_depth(report)
+    left, middle, right = st.columns([1, 1, 2])
+    diagram_depth = left.number_input("Group at module depth", 1, max(1, report.max_depth), suggested,
+                                      key=f"diagram_depth:{choice.name}")
+    collapse = middle.checkbox("Collapse identical repeated blocks (xN)", value=True,
+                               key=f"diagram_collapse:{choice.name}")
+    candidates = blocks_with_merges(report, int(diagram_depth))
+    expand = right.multiselect("Expand blocks (shows their skips and branches)", candidates,
+                               default=candidates[:1], key=f"diagram_expand:{choice.name}:{diagram_depth}")
+    dot, boxes = ui.cached_dot(choice.name, items, choice.input_shape, int(diagram_depth), collapse, tuple(expand))
+    if boxes > 400:
+        st.warning(f"This view has {boxes} boxes; group at a smaller depth to read it.")
+    st.graphviz_chart(dot)
+    st.download_button("Diagram as DOT", dot, f"{choice.name}.dot", "text/vnd.graphviz", icon=":material/download:")
+
+with explain_tab:
+    info = family(spec.family)
+    st.markdown(f"### {info.name}\n**Purpose.** {info.purpose}\n\n**Key idea.** {info.key_idea}\n\n"
+                f"**Why it works.** {spec.explanation}")
+    if info.errata:
+        st.warning(f"**Where the course notes go wrong.** {info.errata}", icon=":material/edit_note:")
+    st.markdown(f"Paper: [{spec.paper_title}]({spec.paper_url}) ({spec.year}).")
+
+with source_tab:
+    sources = ui.cached_sources(choice.name, items)
+    st.caption("The PyTorch classes this network is built from (torch.nn's own layers left out).")
+    for index, (qualname, code) in enumerate(sources):
+        with st.expander(qualname, expanded=index == 0):
+            st.code(code, language="python")

@@ -1,0 +1,49 @@
+"""Cached wrappers around the core, keyed by architecture, config and input shape.
+
+Cached values are returned by copy (st.cache_data) or are never mutated, so no session sees another's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+import torch
+
+from explorer.analysis import ModelReport, analyze
+from explorer.diagram import build_diagram
+from explorer.source import model_sources
+from explorer.zoo import build
+
+ConfigItems = tuple[tuple[str, Any], ...]
+
+
+def config_items(config: dict[str, Any]) -> ConfigItems:
+    """Return a config as a sorted tuple, hashable for cache keys."""
+    return tuple(sorted(config.items()))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def cached_analysis(name: str, items: ConfigItems, input_shape: tuple[int, int, int] | None) -> ModelReport:
+    """Return analyze(name, input_shape, **config), computed once per key.
+
+    Raises:
+        ExplorerError: as analyze() does (errors are not cached).
+    """
+    return analyze(name, input_shape, **dict(items))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_dot(name: str, items: ConfigItems, input_shape: tuple[int, int, int] | None, depth: int,
+               collapse: bool, expand: tuple[str, ...]) -> tuple[str, int]:
+    """Return (DOT source, number of boxes) of the architecture diagram."""
+    diagram = build_diagram(cached_analysis(name, items, input_shape), depth, collapse, frozenset(expand))
+    return diagram.to_dot(), len(diagram.nodes)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_sources(name: str, items: ConfigItems) -> list[tuple[str, str]]:
+    """Return the source of the architecture's own classes (built once on the meta device)."""
+    with torch.device("meta"):
+        model = build(name, **dict(items))
+    return model_sources(model)
