@@ -22,6 +22,7 @@ test: install
 
 bench: install
 	$(PY) bench/bench_analysis.py
+	$(PY) bench/bench_pages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

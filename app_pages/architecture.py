@@ -45,10 +45,9 @@ with layers_tab:
 with charts_tab:
     log_scale = st.toggle("Logarithmic scale", value=True)
     st.plotly_chart(charts.params_and_macs_by_layer(report, log_scale))
+    kind = st.radio("Breakdown by block as", ["treemap", "sunburst"], horizontal=True)
     left, right = st.columns(2)
-    kind = left.radio("Breakdown as", ["treemap", "sunburst"], horizontal=True)
     left.plotly_chart(charts.breakdown(report, "params", kind))
-    right.radio("Breakdown by block", ["params and MACs"], horizontal=True, disabled=True, label_visibility="hidden")
     right.plotly_chart(charts.breakdown(report, "macs", kind))
     st.plotly_chart(charts.activation_memory_by_layer(report))
     st.plotly_chart(charts.shape_by_depth(report))

@@ -14,7 +14,7 @@ from explorer.analysis import ModelReport, _adaptive_window, analyze
 from explorer.errors import InputShapeError, InputTooSmallError, InvalidOptionError
 from explorer.zoo import build, list_architectures
 
-from conftest import analyzed, reference_rows
+from helpers import analyzed, reference_rows
 
 
 def _conv_like(report: ModelReport) -> list:

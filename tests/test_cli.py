@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from explorer.cli import main
-from conftest import ROOT
+from helpers import ROOT
 
 
 def run(capsys, *argv):

@@ -1,4 +1,4 @@
-"""Shared fixtures: reference numbers from ../shared/reference and a cache of analyses."""
+"""Shared test helpers: reference numbers from ../shared/reference and a cache of analyses."""
 
 from __future__ import annotations
 

@@ -1,0 +1,114 @@
+"""Architecture page: totals equal analyze(), charts and diagram present, options and URL, errors, downloads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from explorer import formats
+from explorer.analysis import analyze
+
+PAGE = "app_pages/architecture.py"
+CLASSICS = ["lenet5", "alexnet_2012", "vgg16", "resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2",
+            "efficientnet_b0"]
+
+
+def caption_texts(at) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize("name", CLASSICS)
+def test_every_classic_shows_its_exact_totals_a_table_charts_and_a_diagram(open_page, name):
+    at = open_page(PAGE, arch=name)
+    assert not at.exception and not at.error
+    report = analyze(name)
+    texts = caption_texts(at)
+    assert f"{report.total_params:,} · trainable {report.trainable_params:,} · frozen 0" in texts
+    assert f"{report.total_macs:,} MACs" in texts and f"{report.total_flops:,} FLOPs" in texts
+    frame = at.dataframe[0].value
+    assert frame["params"].iloc[0] == report.total_params and frame["macs"].iloc[0] == report.total_macs
+    assert len(at.get("plotly_chart")) >= 4
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert dot.startswith("digraph") and '"input"' in dot and '"output"' in dot
+
+
+def test_resnet_diagram_draws_the_skip_and_googlenet_the_concatenation(open_page):
+    dot = open_page(PAGE, arch="resnet50").get("graphviz_chart")[0].proto.spec
+    assert '"maxpool" -> "layer1.0.downsample"' in dot and 'label="+"' in dot and "x5" in dot
+    dot = open_page(PAGE, arch="googlenet").get("graphviz_chart")[0].proto.spec
+    assert 'label="concat"' in dot and dot.count('-> "cat_') == 4
+
+
+def test_changing_an_option_changes_the_totals_and_the_url(open_page):
+    at = open_page(PAGE, arch="lenet5")
+    at.number_input(key="arch:lenet5:num_classes").set_value(5).run()
+    assert not at.exception
+    expected = analyze("lenet5", num_classes=5)
+    assert f"{expected.total_params:,} · trainable {expected.total_params:,} · frozen 0" in caption_texts(at)
+    assert at.query_params["num_classes"] == ["5"] or at.query_params["num_classes"] == "5"
+    at.selectbox(key="arch:lenet5:activation").set_value("relu").run()
+    assert not at.exception and "activation" in at.query_params
+
+
+def test_picking_another_architecture_updates_page_and_url(open_page):
+    at = open_page(PAGE, arch="lenet5")
+    at.selectbox(key="arch").set_value("mobilenet_v1").run()
+    assert not at.exception and at.subheader[0].value == "MobileNet v1"
+    assert at.query_params["arch"] in ("mobilenet_v1", ["mobilenet_v1"])
+
+
+def test_url_options_and_input_size_reproduce_the_view(open_page):
+    at = open_page(PAGE, arch="mobilenet_v1", width_mult="0.5", input="160x160")
+    assert not at.exception and not at.error
+    report = analyze("mobilenet_v1", (3, 160, 160), width_mult=0.5)
+    assert f"{report.total_macs:,} MACs" in caption_texts(at)
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"arch": "mobilenet_v1", "width_mult": "9"}, "must be float in [0.1, 2.0]"),
+    ({"arch": "nonexistent"}, "There is no architecture called 'nonexistent'"),
+    ({"arch": "lenet5", "input": "8x8"}, "features.3 (Conv2d) would produce an empty output"),
+    ({"arch": "residual_block", "shortcut": "identity", "stride": "2"}, "identity shortcut"),
+    ({"arch": "vit_b_16", "image_size": "100"}, "cannot be built"),
+    ({"arch": "lenet5", "input": "abc"}, "HxW"),
+])
+def test_bad_values_give_one_sentence_and_the_page_stays_usable(open_page, query, message):
+    at = open_page(PAGE, **query)
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    at.selectbox(key="arch").set_value("resnet18").run()  # still usable
+    assert not at.exception and at.subheader[0].value == "ResNet-18"
+
+
+def test_download_buttons_carry_the_right_data(open_page, downloads):
+    at = open_page(PAGE, arch="lenet5")
+    assert not at.exception
+    report = analyze("lenet5")
+    assert downloads["lenet5-layers.csv"].decode() == formats.to_csv(report)
+    assert json.loads(downloads["lenet5-layers.json"])["total_macs"] == 416_520
+    assert downloads["lenet5-layers.md"].decode() == formats.to_markdown(report)
+    assert downloads["lenet5-layers.tex"].decode() == formats.to_latex(report)
+    assert downloads["lenet5.dot"].decode() == at.get("graphviz_chart")[0].proto.spec
+    assert [b.label for b in at.download_button] == ["CSV", "JSON", "Markdown", "LaTeX", "Diagram as DOT"]
+
+
+def test_depth_slider_collapses_the_table(open_page):
+    at = open_page(PAGE, arch="resnet50")
+    full = analyze("resnet50")
+    at.slider(key="table_depth:resnet50").set_value(1).run()
+    assert len(at.dataframe[0].value) == sum(1 for r in full.layers if r.depth <= 1)
+    at.slider(key="table_depth:resnet50").set_value(full.max_depth).run()
+    assert len(at.dataframe[0].value) == len(full.layers)
+
+
+def test_explanation_names_the_seed_errata_and_source_shows_the_code(open_page):
+    at = open_page(PAGE, arch="vgg16")
+    assert any("4096-4096-1000" in w.value for w in at.warning)
+    at = open_page(PAGE, arch="resnet50")
+    assert any("class Bottleneck" in c.value for c in at.code)
+
+
+def test_the_sidebar_offers_the_cpu(open_page):
+    at = open_page(PAGE, arch="lenet5")
+    assert "cpu" in at.sidebar.selectbox(key="device").options[0].lower()

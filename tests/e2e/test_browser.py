@@ -1,0 +1,43 @@
+"""In a real browser: Home, a gallery link, a direct link to the Architecture page, and every tab."""
+
+from __future__ import annotations
+
+from e2e_helpers import assert_no_exception, wait_until_idle
+
+
+def test_home_gallery_link_opens_the_architecture_page(page, app_url):
+    page.goto(app_url)
+    page.get_by_text("1998 · LeNet-5 (1998)").wait_for(timeout=120_000)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    page.get_by_role("link", name="Open on the Architecture page").nth(4).click()  # ResNet-50's card
+    page.wait_for_url("**/architecture?arch=resnet50**", timeout=60_000)
+    page.get_by_role("heading", name="ResNet-50").wait_for(timeout=120_000)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    page.get_by_text("25,557,032 · trainable 25,557,032 · frozen 0").wait_for(state="visible", timeout=30_000)
+
+
+def test_direct_link_shows_table_chart_and_diagram(page, app_url):
+    page.goto(f"{app_url}/architecture?arch=resnet50")
+    page.get_by_role("heading", name="ResNet-50").wait_for(timeout=120_000)
+    wait_until_idle(page)
+    page.locator("[data-testid=stDataFrame]").first.wait_for(state="visible", timeout=60_000)
+    page.locator("[data-testid=stMetricValue]").filter(has_text="25.56 M").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Charts").click()
+    page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=60_000)
+    page.get_by_role("tab", name="Diagram").click()
+    page.locator("[data-testid=stGraphVizChart] svg").first.wait_for(state="visible", timeout=60_000)
+    # layer3's five identical bottlenecks drawn as one box, and the residual "+" of the expanded layer1.0
+    page.locator("[data-testid=stGraphVizChart] svg text").filter(has_text="x5").first.wait_for(timeout=30_000)
+    assert page.locator("[data-testid=stGraphVizChart] svg text").filter(has_text="+").count() >= 1
+    page.get_by_role("tab", name="Explanation").click()
+    page.get_by_text("Skip connections let very deep nets learn the identity").first.wait_for(timeout=30_000)
+    assert_no_exception(page)
+
+
+def test_a_bad_link_shows_one_sentence_and_no_traceback(page, app_url):
+    page.goto(f"{app_url}/architecture?arch=lenet5&input=8x8")
+    page.get_by_text("would produce an empty output").wait_for(timeout=120_000)
+    wait_until_idle(page)
+    assert_no_exception(page)
