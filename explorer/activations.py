@@ -1,0 +1,202 @@
+"""Feature-map capture: the outputs of any module, and branch-level points inside residual blocks.
+
+One cached model is shared by every session, so capture never changes it: hooks are added for the
+duration of one forward pass, record only the calling thread's tensors, and are removed afterwards.
+The forward pass stops as soon as every requested point has been captured.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+from torchvision.models.googlenet import Inception as GoogLeNetInception
+from torchvision.models.inception import InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
+from torchvision.models.mobilenetv2 import InvertedResidual
+from torchvision.models.resnet import BasicBlock, Bottleneck
+
+from explorer.errors import ExplorerError
+from explorer.formats import human_bytes
+
+INCEPTION_MODULES = (GoogLeNetInception, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE)
+DEFAULT_BUDGET_BYTES = 2 * 2**30
+
+
+class CaptureError(ExplorerError):
+    """A capture request cannot be served (unknown point, not reached by the forward pass)."""
+
+
+class MemoryBudgetError(ExplorerError):
+    """Running the network would need more activation memory than the budget allows."""
+
+
+@dataclass(frozen=True)
+class CapturePoint:
+    """A place whose tensor can be captured: ``name`` is a module path, or ``block:shortcut`` / ``block:sum``."""
+
+    name: str
+    label: str
+
+
+@dataclass
+class CaptureResult:
+    """Captured tensors (on the CPU), the model's output if the pass ran to the end, and its duration."""
+
+    activations: dict[str, torch.Tensor]
+    output: torch.Tensor | None
+    seconds: float
+    stopped_early: bool
+
+
+def capture_points(model: nn.Module) -> list[CapturePoint]:
+    """Return every capture point of ``model`` in module order, with labels that name branch roles."""
+    points: list[CapturePoint] = []
+    roles: dict[str, str] = {}
+    for path, module in model.named_modules():
+        if isinstance(module, (BasicBlock, Bottleneck)):
+            last_bn = "bn3" if isinstance(module, Bottleneck) else "bn2"
+            roles[f"{path}.{last_bn}"] = "residual path, before the sum"
+            if module.downsample is not None:
+                roles[f"{path}.downsample"] = "shortcut (1x1 projection)"
+        elif isinstance(module, INCEPTION_MODULES):
+            roles[path] = "concatenation of the branches"
+            for child in module.named_children():
+                roles[f"{path}.{child[0]}"] = "branch"
+        elif isinstance(module, InvertedResidual):
+            stages = list(module.conv.named_children())
+            names = (["expansion 1x1", "depthwise 3x3", "projection 1x1", "projection BN"] if len(stages) == 4
+                     else ["depthwise 3x3", "projection 1x1", "projection BN"])
+            for (child, _), role in zip(stages, names):
+                roles[f"{path}.conv.{child}"] = role
+            if module.use_res_connect:
+                roles[path] = "output = input + block (residual sum)"
+    for path, module in model.named_modules():
+        if not path:
+            continue
+        role = f" — {roles[path]}" if path in roles else ""
+        points.append(CapturePoint(path, f"{path} ({type(module).__name__}){role}"))
+        if isinstance(module, (BasicBlock, Bottleneck)):
+            if module.downsample is None:
+                points.append(CapturePoint(f"{path}:shortcut", f"{path} — shortcut (identity: the block's input)"))
+            points.append(CapturePoint(f"{path}:sum", f"{path} — residual + shortcut, before the final ReLU"))
+    return points
+
+
+def check_memory(activation_bytes: int, batch: int = 1, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+    """Refuse a forward pass whose predicted activations exceed the budget.
+
+    Raises:
+        MemoryBudgetError: ``activation_bytes * batch`` is above ``budget_bytes``.
+    """
+    need = activation_bytes * batch
+    if need > budget_bytes:
+        raise MemoryBudgetError(
+            f"This forward pass would need about {human_bytes(need)} of activations, more than the budget of "
+            f"{human_bytes(budget_bytes)}; use a smaller input or raise the budget.")
+
+
+class _Stop(Exception):
+    """Raised from a hook to end the forward pass once everything asked for is captured."""
+
+
+def capture(model: nn.Module, inputs: torch.Tensor, points: Sequence[str], stop_early: bool = True) -> CaptureResult:
+    """Run ``model`` on ``inputs`` and return the tensors at ``points`` (copied to the CPU).
+
+    With ``stop_early`` the pass ends once every point is captured (``output`` is then None).
+
+    Raises:
+        CaptureError: a point names no module of the model, or the pass never reached it.
+    """
+    modules = dict(model.named_modules())
+    wanted = list(dict.fromkeys(points))
+    thread = threading.get_ident()
+    results: dict[str, torch.Tensor] = {}
+    pending: dict[str, torch.Tensor] = {}
+    handles: list[Any] = []
+
+    def keep(point: str, tensor: Any) -> None:
+        if isinstance(tensor, (tuple, list)):
+            tensor = next((t for t in tensor if isinstance(t, torch.Tensor)), None)
+        if isinstance(tensor, torch.Tensor):
+            results[point] = tensor.detach().clone()  # later in-place ops (ReLU(inplace)) must not change it
+        if stop_early and len(results) == len(wanted):
+            raise _Stop
+
+    def on_output(point: str):
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            if threading.get_ident() == thread and point not in results:
+                keep(point, output)
+        return hook
+
+    def on_block_input(point: str):
+        def hook(module: nn.Module, args: Any) -> None:
+            if threading.get_ident() == thread and point not in results:
+                keep(point, args[0])
+        return hook
+
+    def on_relu_input(point: str):
+        def hook(module: nn.Module, args: Any) -> None:
+            if threading.get_ident() == thread and point not in results:
+                pending[point] = args[0].detach().clone()
+        return hook
+
+    def on_block_end(point: str):
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            if threading.get_ident() == thread and point in pending and point not in results:
+                keep(point, pending.pop(point))
+        return hook
+
+    try:
+        for point in wanted:
+            path, _, role = point.partition(":")
+            module = modules.get(path)
+            if module is None or not path or (role and not isinstance(module, (BasicBlock, Bottleneck))):
+                raise CaptureError(f"There is no capture point {point!r} in this model.")
+            if role == "shortcut":
+                handles.append(module.register_forward_pre_hook(on_block_input(point)))
+            elif role == "sum":
+                handles.append(module.relu.register_forward_pre_hook(on_relu_input(point)))
+                handles.append(module.register_forward_hook(on_block_end(point)))
+            elif role:
+                raise CaptureError(f"There is no capture point {point!r} in this model.")
+            else:
+                handles.append(module.register_forward_hook(on_output(point)))
+        output = None
+        stopped = False
+        start = time.perf_counter()
+        with torch.inference_mode():
+            try:
+                output = model(inputs)
+            except _Stop:
+                stopped = True
+        seconds = time.perf_counter() - start
+    finally:
+        for handle in handles:
+            handle.remove()
+    missing = [point for point in wanted if point not in results]
+    if missing:
+        raise CaptureError(f"The forward pass never reached {missing[0]!r} (it is not used for this input).")
+    if isinstance(output, (tuple, list)):
+        output = output[0]
+    return CaptureResult({k: v.cpu() for k, v in results.items()},
+                         output.detach().cpu() if isinstance(output, torch.Tensor) else None, seconds, stopped)
+
+
+def top_k(output: torch.Tensor, categories: Sequence[str] | None, k: int = 5) -> list[tuple[str, float]]:
+    """Return the k most probable classes of a 1 x N output as (name, probability)."""
+    probabilities = torch.softmax(output.float().flatten(), dim=0)
+    values, indices = probabilities.topk(min(k, probabilities.numel()))
+    names = [categories[i] if categories and i < len(categories) else f"class {i}" for i in indices.tolist()]
+    return list(zip(names, values.tolist()))
+
+
+def first_conv_weight(model: nn.Module) -> tuple[str, torch.Tensor] | None:
+    """Return (path, weight) of the first 2-D convolution in module order, or None."""
+    for path, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            return path, module.weight.detach().cpu()
+    return None

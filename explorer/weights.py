@@ -1,0 +1,279 @@
+"""Where a model's weights come from: random, bundled with the app, torchvision's pretrained, or uploaded.
+
+Pretrained weights are read from torch hub's cache (``$TORCH_HOME/hub/checkpoints``) first and
+downloaded only when missing, with a progress callback; offline, a clear WeightsUnavailableError says
+so and the caller keeps random weights. Uploaded state_dicts are read without unpickling code
+(``torch.load(weights_only=True)``, or safetensors) and checked key by key against the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torchvision.models import get_model, get_model_weights
+
+from explorer import preprocess
+from explorer.errors import ExplorerError
+from explorer.zoo import build, get_spec
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "weights"
+MAX_STATE_DICT_BYTES = 600 * 2**20
+RANDOM, BUNDLED, PRETRAINED, UPLOADED = "random", "bundled", "pretrained", "uploaded"
+SOURCE_LABELS = {
+    RANDOM: "Random initialisation",
+    BUNDLED: "Bundled with the app",
+    PRETRAINED: "torchvision pretrained (ImageNet)",
+    UPLOADED: "Upload a state_dict",
+}
+Progress = Callable[[float, str], None]
+
+
+class WeightsError(ExplorerError):
+    """Weights could not be used; the message says why."""
+
+
+class WeightsUnavailableError(WeightsError):
+    """Pretrained weights are neither cached nor downloadable (for instance, no internet)."""
+
+
+class StateDictMismatchError(WeightsError):
+    """A state_dict does not fit the model: missing, unexpected or mis-shaped keys."""
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for real forward passes, and what a page needs to say about its weights."""
+
+    model: nn.Module
+    source: str
+    description: str
+    categories: list[str] | None
+    preprocessing: preprocess.Preprocessing
+
+
+# ---------------------------------------------------------------------------------------------
+# Which sources exist for an architecture
+
+
+def bundled_metadata(name: str) -> dict[str, Any] | None:
+    """Return the metadata of the weights bundled for ``name`` (assets/weights/), or None."""
+    path = ASSETS / f"{name}_digits.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def pretrained_weights(name: str) -> Any | None:
+    """Return torchvision's DEFAULT weights enum for ``name``, or None if it has none."""
+    if get_spec(name).source != "torchvision":
+        return None
+    try:
+        return get_model_weights(name).DEFAULT
+    except (ValueError, KeyError):
+        return None
+
+
+def available_sources(name: str) -> list[str]:
+    """Return the weight sources that make sense for ``name``, random first."""
+    sources = [RANDOM]
+    if bundled_metadata(name):
+        sources.append(BUNDLED)
+    if pretrained_weights(name) is not None:
+        sources.append(PRETRAINED)
+    sources.append(UPLOADED)
+    return sources
+
+
+# ---------------------------------------------------------------------------------------------
+# Pretrained: cache first, then download
+
+
+def checkpoint_path(weights: Any) -> Path:
+    """Return where torch hub keeps (or would keep) the checkpoint of ``weights``."""
+    filename = os.path.basename(weights.url.split("?")[0])
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename
+
+
+def _download(url: str, destination: Path, progress: Progress | None) -> None:
+    match = re.search(r"-([a-f0-9]{6,})\.", os.path.basename(destination))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:  # noqa: S310 - torchvision's own URL
+            total = int(response.headers.get("Content-Length") or 0)
+            digest = hashlib.sha256()
+            done = 0
+            with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as handle:
+                while chunk := response.read(1 << 20):
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done / total if total else 0.0, f"{done / 2**20:.0f} MB")
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        reason = getattr(error, "reason", error)
+        raise WeightsUnavailableError(
+            f"The pretrained weights are not in the local cache ({destination.parent}) and could not be "
+            f"downloaded ({reason}); random weights stay in use.") from None
+    if match and not digest.hexdigest().startswith(match.group(1)):
+        os.unlink(handle.name)
+        raise WeightsUnavailableError("The downloaded weights are corrupt (checksum mismatch); random weights stay in use.")
+    os.replace(handle.name, destination)
+
+
+def ensure_pretrained_cached(name: str, progress: Progress | None = None) -> Path:
+    """Return the path of ``name``'s DEFAULT pretrained checkpoint in torch hub's cache, downloading it if missing.
+
+    Raises:
+        WeightsError: ``name`` has no pretrained weights.
+        WeightsUnavailableError: not cached and not downloadable.
+    """
+    weights = pretrained_weights(name)
+    if weights is None:
+        raise WeightsError(f"torchvision has no pretrained weights for {name}.")
+    path = checkpoint_path(weights)
+    if not path.exists():
+        _download(weights.url, path, progress)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and applying state_dicts
+
+
+def _unwrap(loaded: Any) -> dict[str, torch.Tensor]:
+    if isinstance(loaded, dict):
+        for key in ("state_dict", "model", "model_state_dict"):
+            if key in loaded and isinstance(loaded[key], dict) and len(loaded) <= 8:
+                loaded = loaded[key]
+                break
+    if not isinstance(loaded, dict) or not loaded:
+        raise WeightsError("The file does not hold a state_dict (a dictionary of parameter names to tensors).")
+    bad = [key for key, value in loaded.items() if not isinstance(key, str) or not isinstance(value, torch.Tensor)]
+    if bad:
+        raise WeightsError(f"The file is not a plain state_dict: entry {bad[0]!r} is not a named tensor.")
+    if all(key.startswith("module.") for key in loaded):  # saved from DataParallel
+        loaded = {key[len("module."):]: value for key, value in loaded.items()}
+    return loaded
+
+
+def read_state_dict(data: bytes, filename: str = "weights.pt") -> dict[str, torch.Tensor]:
+    """Return the state_dict in ``data`` (.pt/.pth via torch.load(weights_only=True), or .safetensors).
+
+    Raises:
+        WeightsError: too large, empty, unreadable, or not a state_dict (e.g. a pickled model object).
+    """
+    if not data:
+        raise WeightsError("The weights file is empty.")
+    if len(data) > MAX_STATE_DICT_BYTES:
+        raise WeightsError(f"The weights file is {len(data) / 2**20:.0f} MB; at most "
+                           f"{MAX_STATE_DICT_BYTES // 2**20} MB are read.")
+    if filename.lower().endswith(".safetensors"):
+        from safetensors import SafetensorError
+        from safetensors.torch import load as load_safetensors
+
+        try:
+            return _unwrap(load_safetensors(data))
+        except (SafetensorError, ValueError, RuntimeError) as error:
+            raise WeightsError(f"The file is not a readable safetensors file ({error}).") from None
+    try:
+        loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch.load raises many types for bad input
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "Unsupported global" in str(error) or "allowed global" in str(error):
+            raise WeightsError("The file is a pickle of Python objects, not a plain state_dict; it was not "
+                               "loaded because unpickling it could run code. Save model.state_dict() instead."
+                               ) from None
+        raise WeightsError(f"The file is not a PyTorch weights file ({first[:160]}).") from None
+    return _unwrap(loaded)
+
+
+def apply_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> None:
+    """Copy ``state_dict`` into ``model``.
+
+    Raises:
+        StateDictMismatchError: keys are missing, unexpected or of the wrong shape (all listed, up to 5 each).
+    """
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in state_dict]
+    unexpected = [key for key in state_dict if key not in expected]
+    misshaped = [f"{key} ({'x'.join(map(str, state_dict[key].shape))} instead of "
+                 f"{'x'.join(map(str, expected[key].shape))})"
+                 for key in expected if key in state_dict and state_dict[key].shape != expected[key].shape]
+    if missing or unexpected or misshaped:
+        parts = []
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped)):
+            if keys:
+                more = f" and {len(keys) - 5} more" if len(keys) > 5 else ""
+                parts.append(f"{len(keys)} {label}: {', '.join(keys[:5])}{more}")
+        raise StateDictMismatchError("These weights do not fit this model; " + "; ".join(parts) + ".")
+    model.load_state_dict(state_dict)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def load_model(name: str, config: dict[str, Any], source: str, device: str = "cpu",
+               upload: tuple[str, bytes] | None = None, progress: Progress | None = None) -> LoadedModel:
+    """Return ``name`` built with ``config`` on ``device`` in eval mode, with weights from ``source``.
+
+    ``upload`` is (filename, bytes) for the "uploaded" source.
+
+    Raises:
+        InvalidOptionError: the config is invalid.
+        WeightsError: the source does not apply (no bundled or pretrained weights, options changed),
+            the upload is unreadable or does not fit (StateDictMismatchError), or pretrained weights are
+            unavailable (WeightsUnavailableError).
+    """
+    spec = get_spec(name)
+    resolved = spec.resolve_config(config)
+    input_shape = spec.default_input_shape(resolved)
+    model = build(name, **resolved) if source != PRETRAINED else None
+    categories = None
+    recipe = preprocess.generic(input_shape)
+    description = "Random initialisation: the feature maps show the network's structure, not learned features."
+    if source == BUNDLED:
+        meta = bundled_metadata(name)
+        if meta is None:
+            raise WeightsError(f"No weights are bundled for {name}.")
+        if resolved != spec.resolve_config(meta.get("config", {})):
+            raise WeightsError("The bundled weights were trained with the default options; reset the options to use them.")
+        apply_state_dict(model, read_state_dict((ASSETS / f"{name}_digits.pt").read_bytes()))
+        categories = meta["categories"]
+        recipe = preprocess.digits(meta["mean"], meta["std"])
+        description = (f"Trained on handwritten digits ({meta['dataset']}); held-out accuracy "
+                       f"{meta['held_out_accuracy']:.1%} on {meta['test_samples']} digits.")
+    elif source == PRETRAINED:
+        weights = pretrained_weights(name)
+        if weights is None:
+            raise WeightsError(f"torchvision has no pretrained weights for {name}.")
+        if resolved != spec.resolve_config({}):
+            raise WeightsError("Pretrained weights exist only for the default options; reset the options to use them.")
+        ensure_pretrained_cached(name, progress)
+        try:  # torchvision's own builder reads the cached file (and knows each model's quirks)
+            model = get_model(name, weights=weights, **resolved)
+        except RuntimeError as error:
+            raise WeightsError(f"The cached pretrained weights for {name} could not be loaded "
+                               f"({str(error).splitlines()[0][:160]}).") from None
+        categories = list(weights.meta["categories"])
+        recipe = preprocess.from_torchvision(weights.transforms())
+        description = f"torchvision's {weights} ({weights.meta.get('_docs', '').strip().split('.')[0]})."
+    elif source == UPLOADED:
+        if upload is None:
+            raise WeightsError("Choose a .pt, .pth or .safetensors file with a state_dict to upload.")
+        filename, data = upload
+        apply_state_dict(model, read_state_dict(data, filename))
+        description = f"Uploaded weights from {filename}."
+    elif source != RANDOM:
+        raise WeightsError(f"Unknown weight source {source!r}; choose one of {', '.join(SOURCE_LABELS)}.")
+    assert model is not None
+    return LoadedModel(model.to(device).eval(), source, description, categories, recipe)
