@@ -23,6 +23,7 @@ test: install
 bench: install
 	$(PY) bench/bench_analysis.py
 	$(PY) bench/bench_pages.py
+	$(PY) bench/bench_activations.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

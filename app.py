@@ -24,6 +24,9 @@ pages = {
         st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
     ],
+    "Look inside": [
+        st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
+    ],
 }
 navigation = st.navigation(pages)
 st.sidebar.title("ConvNet Explorer")

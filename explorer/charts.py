@@ -109,3 +109,52 @@ def totals_caption(report: ModelReport) -> str:
     """Return a one-line summary such as ``25.56 M params · 4.09 G MACs (8.18 G FLOPs)``."""
     return (f"{human(report.total_params)} params · {human(report.total_macs)} MACs "
             f"({human(report.total_flops)} FLOPs)")
+
+
+def channel_heatmap(channel, title: str) -> go.Figure:
+    """Return one feature-map channel (H x W tensor) as a heatmap with the value under the mouse."""
+    values = channel.float().numpy()
+    figure = go.Figure(go.Heatmap(z=values, colorscale="Viridis", hovertemplate="row %{y}, col %{x}: %{z:.4f}"
+                                  "<extra></extra>"))
+    figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
+    figure.update_layout(title=title, height=420, margin=dict(t=40, b=10, l=10, r=10))
+    return figure
+
+
+def channel_statistics_chart(stats: dict[str, list[float]], title: str) -> go.Figure:
+    """Return per-channel mean and max (bars) and the fraction of zeros (line, right axis)."""
+    channels = list(range(len(stats["mean"])))
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(go.Bar(x=channels, y=stats["max"], name="max", marker_color="#BBBBBB"), secondary_y=False)
+    figure.add_trace(go.Bar(x=channels, y=stats["mean"], name="mean", marker_color=_PARAMS_COLOUR), secondary_y=False)
+    figure.add_trace(go.Scatter(x=channels, y=stats["zeros"], name="fraction of zeros", mode="lines+markers",
+                                marker_color=_MACS_COLOUR), secondary_y=True)
+    figure.update_yaxes(title_text="activation", secondary_y=False)
+    figure.update_yaxes(title_text="fraction of zeros", range=[0, 1], secondary_y=True)
+    figure.update_layout(title=title, barmode="overlay", height=360, xaxis_title="channel",
+                         margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h"))
+    return figure
+
+
+def predictions_chart(ranked: list[tuple[str, float]]) -> go.Figure:
+    """Return the top predictions as horizontal bars of probability."""
+    names = [name for name, _ in ranked][::-1]
+    values = [p for _, p in ranked][::-1]
+    figure = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=_PARAMS_COLOUR,
+                              text=[f"{p:.1%}" for p in values], textposition="auto"))
+    figure.update_layout(title="Top predictions", xaxis=dict(range=[0, 1], tickformat=".0%"), height=300,
+                         margin=dict(t=40, b=10, l=10, r=10))
+    figure.update_yaxes(type="category")  # class names such as "3" are labels, not numbers
+    return figure
+
+
+def values_chart(tensor, title: str) -> go.Figure:
+    """Return a non-spatial activation (a vector, or tokens x features) as a line or a heatmap."""
+    values = tensor.float()
+    if values.dim() >= 2 and values.shape[0] > 1:
+        return channel_heatmap(values.reshape(values.shape[0], -1), title)
+    flat = values.flatten().numpy()
+    figure = go.Figure(go.Scatter(y=flat, mode="lines", line_color=_PARAMS_COLOUR))
+    figure.update_layout(title=title, xaxis_title="unit", yaxis_title="activation", height=320,
+                         margin=dict(t=40, b=10, l=10, r=10))
+    return figure

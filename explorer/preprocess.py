@@ -85,7 +85,7 @@ def digit_view(image: Image.Image) -> Image.Image:
         array = array[top:bottom, left:right]
     height, width = array.shape
     side = max(height, width)
-        # no margin: the training scans were normalised so that the digit fills its 8x8 box
+    # no margin: the training scans were normalised so that the digit fills its 8x8 box
     square = np.zeros((side, side), dtype=np.float32)
     square[(side - height) // 2: (side - height) // 2 + height, (side - width) // 2: (side - width) // 2 + width] = array
     # the UCI scans counted ink in 4x4 blocks of a 32x32 bitmap: area averaging (BOX) is the same operation

@@ -10,9 +10,11 @@ from typing import Any
 import streamlit as st
 import torch
 
+from explorer.activations import CaptureResult, capture
 from explorer.analysis import ModelReport, analyze
 from explorer.diagram import build_diagram
 from explorer.source import model_sources
+from explorer.weights import LoadedModel, load_model
 from explorer.zoo import build
 
 ConfigItems = tuple[tuple[str, Any], ...]
@@ -47,3 +49,23 @@ def cached_sources(name: str, items: ConfigItems) -> list[tuple[str, str]]:
     with torch.device("meta"):
         model = build(name, **dict(items))
     return model_sources(model)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def cached_model(name: str, items: ConfigItems, source: str, device: str, upload_digest: str,
+                 _upload: tuple[str, bytes] | None = None) -> LoadedModel:
+    """Return the model with its weights on ``device``, shared by every session and never mutated.
+
+    The upload's bytes are keyed by their digest (``_upload`` itself is not hashed).
+
+    Raises:
+        ExplorerError: as explorer.weights.load_model does (errors are not cached).
+    """
+    return load_model(name, dict(items), source, device, upload=_upload)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_capture(model_key: tuple, image_digest: str, points: tuple[str, ...], stop_early: bool,
+                   _loaded: LoadedModel, _inputs: torch.Tensor) -> CaptureResult:
+    """Return capture(...) for one model, image and set of points, computed once per key."""
+    return capture(_loaded.model, _inputs.to(next(_loaded.model.parameters()).device), list(points), stop_early)

@@ -7,7 +7,12 @@ from typing import Any
 
 import streamlit as st
 
+import hashlib
+
+from PIL import Image
+
 from explorer.analysis import ModelReport, format_shape
+from explorer.images import NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
 from explorer.devices import available_devices
 from explorer.errors import ExplorerError, InvalidOptionError
 from explorer.formats import human, human_bytes
@@ -169,3 +174,40 @@ def show_totals(report: ModelReport) -> None:
     second[1].caption(f"{report.param_bytes:,} bytes")
     second[2].metric("Output shape (CxHxW)", format_shape(report.output_shape), border=True)
     second[2].caption(f"input {format_shape(report.input_shape)}, batch 1")
+
+
+@dataclass
+class ChosenImage:
+    """An image a person picked: the RGB picture, a digest of its bytes (a cache key) and its name."""
+
+    image: Image.Image
+    digest: str
+    name: str
+
+
+def image_input(key: str = "image", default_sample: str = "cat") -> ChosenImage | None:
+    """Show the shared image input (a bundled sample or an upload); return the image, or None after st.error."""
+    samples = sample_images()
+    mode = st.radio("Image", ["Sample", "Upload"], horizontal=True, key=f"{key}:mode")
+    if mode == "Upload":
+        upload = st.file_uploader("PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF", type=UPLOAD_TYPES,
+                                  key=f"{key}:upload")
+        if upload is None:
+            st.info("Choose an image file, or switch to a sample.")
+            return None
+        data, name = upload.getvalue(), upload.name
+    else:
+        names = list(samples)
+        if st.session_state.get(f"{key}:sample") not in names:
+            st.session_state[f"{key}:sample"] = default_sample if default_sample in names else names[0]
+        name = st.selectbox("Sample image", names, key=f"{key}:sample",
+                            help="Public-domain or CC0 photos; see assets/images/ATTRIBUTION.md")
+        data = samples[name].read_bytes()
+    try:
+        image = load_image(data)
+    except ExplorerError as error:
+        st.error(str(error))
+        return None
+    if image.info.get(NOTE_KEY):
+        st.info(image.info[NOTE_KEY])
+    return ChosenImage(image, hashlib.sha256(data).hexdigest(), name)

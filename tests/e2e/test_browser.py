@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from e2e_helpers import assert_no_exception, wait_until_idle
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_home_gallery_link_opens_the_architecture_page(page, app_url):
@@ -40,4 +44,21 @@ def test_a_bad_link_shows_one_sentence_and_no_traceback(page, app_url):
     page.goto(f"{app_url}/architecture?arch=lenet5&input=8x8")
     page.get_by_text("would produce an empty output").wait_for(timeout=120_000)
     wait_until_idle(page)
+    assert_no_exception(page)
+
+
+def test_feature_maps_upload_shows_montage_and_predictions_then_a_bad_file_error(page, app_url, tmp_path):
+    page.goto(f"{app_url}/feature_maps?arch=lenet5")
+    page.get_by_text("Top predictions").wait_for(timeout=120_000)
+    page.get_by_text("Upload", exact=True).click()
+    page.locator("input[type=file]").first.set_input_files(str(ROOT / "assets" / "images" / "digit_3.png"))
+    page.get_by_text("digit_3.png: 140x140").wait_for(timeout=60_000)
+    page.get_by_text("Channels 0-5 of 6").wait_for(timeout=60_000)
+    page.get_by_text("Top predictions").wait_for(timeout=60_000)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    bad = tmp_path / "notes.png"
+    bad.write_text("these are notes, not pixels")
+    page.locator("input[type=file]").first.set_input_files(str(bad))
+    page.get_by_text("This file is not an image we can read").wait_for(timeout=60_000)
     assert_no_exception(page)

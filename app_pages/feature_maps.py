@@ -1,0 +1,133 @@
+"""Feature maps: upload an image, pick a network, its weights and a layer; see what that layer computes."""
+
+import hashlib
+
+import streamlit as st
+
+from explorer import charts, ui
+from explorer.activations import DEFAULT_BUDGET_BYTES, capture_points, check_memory, first_conv_weight, top_k
+from explorer.errors import ExplorerError
+from explorer.montage import COLORMAPS, channel_statistics, filter_tiles, montage, overlay
+from explorer.weights import BUNDLED, PRETRAINED, RANDOM, SOURCE_LABELS, UPLOADED, WeightsUnavailableError
+from explorer.weights import available_sources, ensure_pretrained_cached
+
+st.title("Feature maps")
+st.caption("Run a real forward pass on your image and look at what any layer computes.")
+
+choice = ui.architecture_picker()
+items = ui.config_items(choice.config)
+device = ui.selected_device()
+
+sources = available_sources(choice.name)
+default_source = BUNDLED if BUNDLED in sources else RANDOM
+source = st.radio("Weights", sources, index=sources.index(default_source), horizontal=True,
+                  format_func=SOURCE_LABELS.get, key=f"weights:{choice.name}")
+upload = None
+if source == UPLOADED:
+    file = st.file_uploader("A state_dict saved with torch.save(model.state_dict()) or safetensors",
+                            type=["pt", "pth", "safetensors"], key=f"weights_upload:{choice.name}",
+                            max_upload_size=600)
+    if file is None:
+        st.info("Choose a weights file, or pick another source.")
+        st.stop()
+    upload = (file.name, file.getvalue())
+if source == PRETRAINED:
+    bar = st.progress(0.0, text="Looking for the pretrained weights in torch hub's cache...")
+    try:
+        ensure_pretrained_cached(choice.name, lambda fraction, done: bar.progress(min(fraction, 1.0),
+                                                                                  text=f"Downloading... {done}"))
+        bar.empty()
+    except WeightsUnavailableError as error:
+        bar.empty()
+        st.warning(str(error))
+        source = RANDOM
+    except ExplorerError as error:
+        bar.empty()
+        st.error(str(error))
+        source = RANDOM
+
+picture = ui.image_input(default_sample="digit 3" if choice.name.startswith("lenet5") else "cat")
+if picture is None:
+    st.stop()
+
+try:
+    with st.spinner("Building the model and loading its weights..."):
+        digest = "" if upload is None else hashlib.sha256(upload[1]).hexdigest()
+        loaded = ui.cached_model(choice.name, items, source, device, digest, _upload=upload)
+    report = ui.cached_analysis(choice.name, items, None)
+    with st.expander("Memory budget"):
+        budget_mb = st.number_input("Refuse forward passes whose activations exceed (MB)", 16, 65536,
+                                    DEFAULT_BUDGET_BYTES // 2**20, step=256)
+    check_memory(report.activation_bytes, 1, int(budget_mb) * 2**20)
+except ExplorerError as error:
+    st.error(str(error))
+    st.stop()
+
+if source == RANDOM:
+    st.warning("Random weights: the maps show how the network transforms the image, not features it has "
+               "learned, and any prediction means nothing.", icon=":material/casino:")
+else:
+    st.success(loaded.description, icon=":material/check_circle:")
+
+left, right = st.columns([1, 2])
+with left:
+    st.image(picture.image, caption=f"{picture.name}: {picture.image.width}x{picture.image.height}", width="stretch")
+    view = loaded.preprocessing.network_view(picture.image)
+    st.image(view.resize((max(view.width, 160), max(view.height, 160))), caption="What the network sees")
+with right:
+    st.markdown("**Preprocessing** (" + loaded.preprocessing.source + ")")
+    st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(loaded.preprocessing.describe(), 1)))
+    inputs = loaded.preprocessing.tensor(picture.image)
+
+points = capture_points(loaded.model)
+labels = {p.name: p.label for p in points}
+names = [p.name for p in points]
+first_conv = next((row.name for row in report.leaves() if row.type == "Conv2d"), names[0])
+point = st.selectbox("Layer or branch point", names, index=names.index(first_conv), format_func=labels.get,
+                     key=f"point:{choice.name}", help="Any module, plus the shortcut and the sum of residual blocks")
+predict = loaded.categories is not None
+try:
+    with st.spinner(f"Running {choice.spec.display_name} on {device}..."):
+        result = ui.cached_capture((choice.name, items, source, device, digest), picture.digest, (point,),
+                                   not predict, _loaded=loaded, _inputs=inputs)
+except ExplorerError as error:
+    st.error(str(error))
+    st.stop()
+activation = result.activations[point][0]
+how = "stopped once the layer was reached" if result.stopped_early else "ran to the end"
+st.caption(f"Forward pass on {device}: {result.seconds * 1000:.1f} ms ({how}). "
+           f"Output of {labels[point]}: {'x'.join(map(str, activation.shape))}.")
+
+if predict and result.output is not None:
+    st.plotly_chart(charts.predictions_chart(top_k(result.output, loaded.categories)))
+
+if activation.dim() == 3:
+    count = activation.shape[0]
+    controls = st.columns(4)
+    normalisation = controls[0].radio("Normalise", ["channel", "shared"], horizontal=True,
+                                      help="channel: each tile uses its own range; shared: one range for all")
+    colormap = controls[1].selectbox("Colormap", COLORMAPS)
+    sort = controls[2].checkbox("Sort by mean activation")
+    per_page = 64
+    pages = (count + per_page - 1) // per_page
+    page = controls[3].number_input(f"Page (of {pages})", 1, pages, 1) - 1 if pages > 1 else 0
+    shown = min(per_page, count)
+    tiles = montage(activation, normalisation, colormap, sort, int(page), per_page,
+                    min_tile=max(48, 720 // max(1, int(shown ** 0.5 + 0.999))))
+    first, last = int(page) * per_page, min(count, (int(page) + 1) * per_page)
+    st.image(tiles.image, caption=f"Channels {first}-{last - 1} of {count}"
+             + (" (sorted by mean activation)" if sort else ""), width="content")
+    channel = st.number_input("Channel to inspect", 0, count - 1, tiles.channels[0])
+    heat, blend = st.columns(2)
+    heat.plotly_chart(charts.channel_heatmap(activation[channel], f"Channel {channel}"))
+    blend.image(overlay(view.convert("RGB"), activation[channel], "magma"), width="stretch",
+                caption=f"Channel {channel} over the image the network sees")
+    st.plotly_chart(charts.channel_statistics_chart(channel_statistics(activation),
+                                                    f"Per-channel statistics of {point}"))
+else:
+    st.plotly_chart(charts.values_chart(activation, f"{point}: not a spatial map"))
+
+conv = first_conv_weight(loaded.model)
+if conv is not None:
+    with st.expander(f"First-layer filters ({conv[0]}: {'x'.join(map(str, conv[1].shape))})", expanded=False):
+        st.image(filter_tiles(conv[1]), caption="Each tile is one filter; colour when the input has 3 channels")

@@ -1,0 +1,153 @@
+"""Capture: module outputs and branch points, early stopping, thread safety, memory guard; montage speed-free checks."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.activations import (
+    CaptureError, MemoryBudgetError, capture, capture_points, check_memory, first_conv_weight, top_k,
+)
+from explorer.montage import channel_statistics, colormap_lut, filter_tiles, montage, overlay
+from explorer.zoo import build
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    torch.manual_seed(0)
+    return build("resnet18")
+
+
+@pytest.fixture(scope="module")
+def images():
+    generator = torch.Generator().manual_seed(1)
+    return [torch.randn(1, 3, 64, 64, generator=generator) for _ in range(8)]
+
+
+def test_module_outputs_match_the_plain_forward(resnet, images):
+    result = capture(resnet, images[0], ["conv1", "layer4"], stop_early=False)
+    with torch.no_grad():
+        x = resnet.conv1(images[0])
+        expected_output = resnet(images[0])
+    assert torch.equal(result.activations["conv1"], x)
+    assert torch.allclose(result.output, expected_output)
+    assert result.activations["layer4"].shape == (1, 512, 2, 2)
+
+
+def test_captured_tensors_are_not_changed_by_later_inplace_relu(resnet, images):
+    result = capture(resnet, images[0], ["bn1"])
+    assert (result.activations["bn1"] < 0).any()  # before ReLU(inplace=True) ran on the same tensor
+
+
+def test_residual_points_add_up(resnet, images):
+    points = ["layer1.0:shortcut", "layer1.0.bn2", "layer1.0:sum", "layer2.0.downsample", "layer2.0.bn2",
+              "layer2.0:sum", "layer2.0"]
+    acts = capture(resnet, images[0], points).activations
+    assert torch.allclose(acts["layer1.0:sum"], acts["layer1.0.bn2"] + acts["layer1.0:shortcut"], atol=1e-6)
+    assert torch.allclose(acts["layer2.0:sum"], acts["layer2.0.bn2"] + acts["layer2.0.downsample"], atol=1e-6)
+    assert torch.equal(acts["layer2.0"], torch.relu(acts["layer2.0:sum"]))
+
+
+def test_inception_branches_concatenate_to_the_module_output():
+    model = build("googlenet")
+    x = torch.randn(1, 3, 96, 96)
+    names = [f"inception3a.branch{i}" for i in range(1, 5)] + ["inception3a"]
+    acts = capture(model, x, names).activations
+    assert torch.equal(torch.cat([acts[n] for n in names[:4]], dim=1), acts["inception3a"])
+    labels = {p.name: p.label for p in capture_points(model)}
+    assert "concatenation of the branches" in labels["inception3a"] and labels["inception3a.branch2"].endswith("branch")
+
+
+def test_inverted_residual_stages_are_labelled():
+    labels = {p.name: p.label for p in capture_points(build("mobilenet_v2"))}
+    assert labels["features.2.conv.0"].endswith("expansion 1x1")
+    assert labels["features.2.conv.1"].endswith("depthwise 3x3")
+    assert labels["features.2.conv.3"].endswith("projection BN")
+    assert "residual sum" in labels["features.3"]
+
+
+def test_the_forward_stops_at_the_deepest_requested_point(resnet, images):
+    calls = []
+    handle = resnet.layer3.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        result = capture(resnet, images[0], ["layer1", "conv1"])
+    finally:
+        handle.remove()
+    assert result.stopped_early and result.output is None and not calls
+
+
+def test_capture_leaves_no_hooks(resnet, images):
+    capture(resnet, images[0], ["layer1.0:sum", "layer1.0:shortcut", "conv1"])
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in resnet.modules())
+
+
+def test_unknown_points_are_a_sentence(resnet, images):
+    with pytest.raises(CaptureError, match="no capture point 'nope'"):
+        capture(resnet, images[0], ["nope"])
+    with pytest.raises(CaptureError, match="no capture point 'conv1:sum'"):
+        capture(resnet, images[0], ["conv1:sum"])
+
+
+def test_eight_threads_each_get_exactly_their_own_activations(resnet, images):
+    points = ["conv1", "layer1.0:sum", "layer2", "layer3.1.bn2"]
+    expected = [capture(resnet, image, points).activations for image in images]
+    results: dict[int, dict] = {}
+    barrier = threading.Barrier(len(images))
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        for _ in range(3):
+            results[index] = capture(resnet, images[index], points).activations
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(images))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for index in range(len(images)):
+        for point in points:
+            assert torch.equal(results[index][point], expected[index][point]), (index, point)
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in resnet.modules())
+
+
+def test_memory_guard_refuses_with_the_amount():
+    check_memory(100 * 2**20, budget_bytes=2**30)
+    with pytest.raises(MemoryBudgetError, match=r"about 3.00 GiB of activations, more than the budget of 1.00 GiB"):
+        check_memory(3 * 2**30, budget_bytes=2**30)
+
+
+def test_top_k_names_the_categories():
+    output = torch.tensor([[0.0, 3.0, 1.0, 2.0]])
+    ranked = top_k(output, ["a", "b", "c", "d"], k=2)
+    assert [name for name, _ in ranked] == ["b", "d"] and ranked[0][1] == pytest.approx(torch.softmax(output, 1)[0, 1].item())
+
+
+def test_montage_tiles_every_channel_with_its_own_scale():
+    maps = torch.arange(4 * 3 * 3, dtype=torch.float32).reshape(4, 3, 3)
+    result = montage(maps, "channel", "gray", min_tile=3)
+    assert result.columns == 2 and result.channels == [0, 1, 2, 3]
+    pixels = np.asarray(result.image)
+    assert pixels.shape == (3 * 2 + 2, 3 * 2 + 2, 3)
+    assert pixels[0, 0, 0] == 0 and pixels[2, 2, 0] == 255  # each tile stretched to 0..255
+    shared = np.asarray(montage(maps, "shared", "gray", min_tile=3).image)
+    assert shared[0, 0, 0] == 0 and shared[2, 2, 0] < 255  # first channel is dark on the shared scale
+
+
+def test_montage_sorting_and_paging():
+    maps = torch.stack([torch.full((2, 2), float(v)) for v in (1, 5, 3)])
+    assert montage(maps, sort_by_mean=True).channels == [1, 2, 0]
+    assert montage(maps, per_page=2, page=1).channels == [2]
+
+
+def test_filters_overlay_statistics_and_colormaps():
+    weight = first_conv_weight(build("resnet18"))[1]
+    assert filter_tiles(weight).mode == "RGB"
+    from PIL import Image
+    picture = Image.new("RGB", (20, 10), "white")
+    assert overlay(picture, torch.rand(5, 5)).size == (20, 10)
+    stats = channel_statistics(torch.relu(torch.tensor([[[-1.0, 2.0]], [[3.0, 4.0]]])))
+    assert stats["zeros"] == [0.5, 0.0] and stats["max"] == [2.0, 4.0]
+    assert colormap_lut("viridis").shape == (256, 3) and tuple(colormap_lut("gray")[255]) == (255, 255, 255)
