@@ -85,6 +85,20 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cost(args: argparse.Namespace) -> int:
+    from explorer.costs import compare
+    from explorer.formats import cost_table
+
+    settings = {key: getattr(args, key) for key in ("height", "width", "in_channels", "out_channels", "kernel",
+                                                    "stride", "padding", "bottleneck", "expansion", "groups")}
+    comparison = compare(args.comparison, **settings)
+    if args.format == "json":
+        print(json.dumps(comparison.to_dict(), indent=2))
+    else:
+        sys.stdout.write(cost_table(comparison))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the CLI's argument parser."""
     parser = _Parser(prog="explorer", description="ConvNet Explorer: exact shapes, parameters and MACs of CNNs.")
@@ -102,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--depth", type=int, default=None, help="hide rows deeper than N")
     summary.add_argument("--format", choices=("table", "json", "csv", "markdown", "latex"), default="table")
     summary.set_defaults(run=_cmd_summary)
+
+    from explorer.costs import COMPARISONS
+
+    cost = commands.add_parser("cost", help="closed-form cost of the course's convolution tricks")
+    cost.add_argument("comparison", choices=COMPARISONS)
+    for flag in ("height", "width", "in-channels", "out-channels", "kernel", "stride", "padding", "bottleneck",
+                 "expansion", "groups"):
+        cost.add_argument(f"--{flag}", type=int, default=None, metavar="N")
+    cost.add_argument("--format", choices=("table", "json"), default="table")
+    cost.set_defaults(run=_cmd_cost)
     return parser
 
 

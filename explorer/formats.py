@@ -138,3 +138,20 @@ def render(report: ModelReport, fmt: str, depth: int | None = None) -> str:
     if fmt not in renderers:
         raise ValueError(f"unknown format {fmt!r}")
     return renderers[fmt](report, depth)
+
+
+def cost_table(comparison) -> str:
+    """Return a comparison (explorer.costs.Comparison) as a text table: variants, their stages, the ratio."""
+    lines = [comparison.title, f"input {'x'.join(map(str, comparison.input_shape))} (CxHxW)", ""]
+    header = f"{'variant / stage':34}{'MACs':>16}{'FLOPs (2xMACs)':>18}{'params':>12}{'params+bias':>13}  output"
+    lines += [header, "-" * len(header)]
+    for name, variant in comparison.variants.items():
+        lines.append(f"{name:34}{variant.macs:>16,}{variant.flops:>18,}{variant.params:>12,}"
+                     f"{variant.params_with_bias:>13,}  {'x'.join(map(str, variant.output_shape))}")
+        for stage in variant.all_stages:
+            lines.append(f"  {stage.name:32}{stage.macs:>16,}{2 * stage.macs:>18,}{stage.params:>12,}"
+                         f"{stage.params_with_bias:>13,}  {'x'.join(map(str, stage.output_shape))}")
+        if variant.note:
+            lines.append(f"  ({variant.note})")
+    lines += ["", f"ratio {comparison.candidate} / {comparison.baseline} (MACs): {comparison.ratio:.4f}"]
+    return "\n".join(lines) + "\n"

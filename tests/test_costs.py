@@ -1,0 +1,116 @@
+"""Cost lab formulas: the course's numbers, agreement with FlopCounterMode on real modules, timing, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch.utils.flop_counter import FlopCounterMode
+
+from explorer.cli import main
+from explorer.costs import (
+    COMPARISONS, CostInputError, build_variant, compare, explain_gap, inception, inverted_residual, measure,
+    pointwise, residual, separable,
+)
+
+
+def test_the_course_inception_numbers():
+    c = inception()
+    plain, bottleneck = c.variants["plain"], c.variants["bottleneck"]
+    assert plain.macs == 120_422_400 and plain.params == 153_600
+    assert [s.macs for s in bottleneck.stages] == [2_408_448, 10_035_200] and bottleneck.macs == 12_443_648
+    assert [s.params for s in bottleneck.stages] == [3_072, 12_800] and bottleneck.params == 15_872
+    assert plain.flops == 2 * plain.macs and c.ratio == pytest.approx(12_443_648 / 120_422_400)
+    assert plain.stages[0].latex() == r"28 \times 28 \times 32 \times 5 \times 5 \times 192 = 120{,}422{,}400"
+
+
+def test_the_course_separable_numbers():
+    c = separable()
+    assert c.variants["standard"].macs == 2_160
+    assert [s.macs for s in c.variants["separable"].stages] == [432, 240] and c.variants["separable"].macs == 672
+    assert c.ratio == pytest.approx(1 / 5 + 1 / 9)
+    assert c.variants["separable"].output_shape == (5, 4, 4)
+
+
+def test_pointwise_and_inverted_residual_shapes_follow_the_course():
+    assert pointwise().variants["keep"].output_shape == (32, 6, 6)
+    assert pointwise().variants["keep"].macs == 6 * 6 * 32 * 32
+    stages = inverted_residual().variants["bottleneck"].stages
+    assert [s.output_shape for s in stages] == [(18, 6, 6), (18, 6, 6), (3, 6, 6)]
+    assert inverted_residual().variants["bottleneck"].adds_input
+
+
+def test_residual_projection_costs_the_one_by_one():
+    c = residual(in_channels=64, out_channels=128, stride=2)
+    extra = c.variants["projection"].macs - c.variants["identity"].macs
+    assert extra == 28 * 28 * 128 * 64 and "not possible" in c.variants["identity"].note
+
+
+def _check_against_real_modules(comparison) -> None:
+    for variant in comparison.variants.values():
+        module = build_variant(variant)
+        x = torch.zeros(1, *comparison.input_shape)
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            out = module(x)
+        assert counter.get_total_flops() == 2 * variant.macs
+        assert tuple(out.shape[1:]) == variant.output_shape
+        assert sum(p.numel() for p in module.parameters()) == variant.params
+        assert sum(p.numel() for p in build_variant(variant, bias=True).parameters()) == variant.params_with_bias
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(h=st.integers(3, 20), w=st.integers(3, 20), cin=st.integers(1, 24), cout=st.integers(1, 24),
+       k=st.sampled_from([1, 3, 5]), s=st.integers(1, 2), b=st.integers(1, 12), e=st.integers(1, 6))
+def test_formulas_equal_flop_counter_on_real_modules(h, w, cin, cout, k, s, b, e):
+    for comparison in (inception(h, w, cin, cout, k, b, s), separable(h, w, cin, cout, k, s, k // 2),
+                       pointwise(h, w, cin, cout), inverted_residual(h, w, cin, cout, e, k, s),
+                       residual(h, w, cin, cout, k, s)):
+        _check_against_real_modules(comparison)
+
+
+def test_measuring_runs_real_modules_on_the_cpu():
+    c = separable()
+    progress = []
+    timings = measure(c, batch=2, device="cpu", min_run_time=0.02, progress=lambda f, m: progress.append(f))
+    assert set(timings) == {"standard", "separable"} and all(t.median > 0 for t in timings.values())
+    assert progress[0] == 0 and progress[-1] == 1.0
+    assert isinstance(explain_gap(c, timings), str)
+
+
+@pytest.mark.parametrize("name, settings_, message", [
+    ("inception", {"height": 0}, "Height must be at least 1, not 0"),
+    ("separable", {"kernel": 9}, "does not fit the 6x6 padded input"),
+    ("separable", {"stride": -1}, "Stride must be at least 1"),
+    ("pointwise", {"groups": 3}, "must both divide into 3 groups"),
+    ("inception", {"padding": -1}, "Padding cannot be negative"),
+    ("inception", {"expansion": 2}, "inception does not use expansion"),
+    ("bogus", {}, "There is no comparison 'bogus'"),
+])
+def test_bad_sizes_are_one_sentence(name, settings_, message):
+    with pytest.raises(CostInputError, match=message):
+        compare(name, **settings_)
+
+
+def test_cli_table_and_json(capsys):
+    assert main(["cost", "inception"]) == 0
+    out = capsys.readouterr().out
+    assert "120,422,400" in out and "12,443,648" in out and "153,600" in out and "15,872" in out
+    assert main(["cost", "separable", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["comparison"] == "separable" and data["input_shape"] == [3, 6, 6]
+    assert data["variants"]["standard"]["macs"] == 2160 and data["variants"]["separable"]["macs"] == 672
+    assert data["variants"]["separable"]["stages"][0] == {"name": "depthwise 3x3", "macs": 432, "params": 27,
+                                                         "output_shape": [3, 4, 4]}
+    assert data["ratio"] == pytest.approx(672 / 2160)
+    for name in COMPARISONS:
+        assert main(["cost", name, "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["comparison"] == name
+
+
+def test_cli_errors_exit_2(capsys):
+    assert main(["cost", "separable", "--kernel", "9"]) == 2
+    assert "does not fit" in capsys.readouterr().err
