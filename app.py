@@ -27,6 +27,9 @@ pages = {
     "Look inside": [
         st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
     ],
+    "Costs": [
+        st.Page("app_pages/cost_lab.py", title="Cost lab", icon=":material/calculate:"),
+    ],
 }
 navigation = st.navigation(pages)
 st.sidebar.title("ConvNet Explorer")

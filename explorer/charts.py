@@ -158,3 +158,39 @@ def values_chart(tensor, title: str) -> go.Figure:
     figure.update_layout(title=title, xaxis_title="unit", yaxis_title="activation", height=320,
                          margin=dict(t=40, b=10, l=10, r=10))
     return figure
+
+
+def cost_by_stage(comparison) -> go.Figure:
+    """Return each variant's MACs as a bar stacked by stage (explorer.costs.Comparison)."""
+    figure = go.Figure()
+    names = list(comparison.variants)
+    stage_names: list[str] = []
+    for variant in comparison.variants.values():
+        for stage in variant.all_stages:
+            if stage.name not in stage_names:
+                stage_names.append(stage.name)
+    for stage_name in stage_names:
+        values = [sum(s.macs for s in comparison.variants[n].all_stages if s.name == stage_name) for n in names]
+        figure.add_trace(go.Bar(x=names, y=values, name=stage_name, customdata=[2 * v for v in values],
+                                hovertemplate=f"{stage_name}<br>MACs %{{y:,}}<br>FLOPs %{{customdata:,}}<extra></extra>"))
+    figure.update_layout(barmode="stack", title="MACs by stage (FLOPs = 2 x MACs)", yaxis_title="MACs",
+                         height=380, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h"))
+    return figure
+
+
+def cost_sweep(values: list[int], comparisons: list, setting: str, ratio_theory=None) -> go.Figure:
+    """Return MACs of every variant against one setting; with ``ratio_theory``, the ratio and its formula too."""
+    figure = make_subplots(specs=[[{"secondary_y": ratio_theory is not None}]])
+    for name in comparisons[0].variants:
+        figure.add_trace(go.Scatter(x=values, y=[c.variants[name].macs for c in comparisons], name=f"{name} MACs",
+                                    mode="lines+markers"), secondary_y=False)
+    if ratio_theory is not None:
+        figure.add_trace(go.Scatter(x=values, y=[c.ratio for c in comparisons], name="ratio (counted)",
+                                    mode="markers"), secondary_y=True)
+        figure.add_trace(go.Scatter(x=values, y=[ratio_theory(v) for v in values], name="ratio (formula)",
+                                    mode="lines", line=dict(dash="dot")), secondary_y=True)
+        figure.update_yaxes(title_text="ratio", secondary_y=True)
+    figure.update_yaxes(title_text="MACs", type="log", secondary_y=False)
+    figure.update_layout(title=f"Cost as {setting.replace('_', ' ')} changes", xaxis_title=setting.replace("_", " "),
+                         height=380, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h"))
+    return figure

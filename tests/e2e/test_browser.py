@@ -62,3 +62,14 @@ def test_feature_maps_upload_shows_montage_and_predictions_then_a_bad_file_error
     page.locator("input[type=file]").first.set_input_files(str(bad))
     page.get_by_text("This file is not an image we can read").wait_for(timeout=60_000)
     assert_no_exception(page)
+
+
+def test_cost_lab_shows_the_course_numbers(page, app_url):
+    page.goto(f"{app_url}/cost_lab")
+    page.locator("[data-testid=stMetricValue]").filter(has_text="120,422,400").first.wait_for(timeout=120_000)
+    page.locator("[data-testid=stMetricValue]").filter(has_text="12,443,648").first.wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Depthwise separable").click()
+    page.locator("[data-testid=stMetricValue]").filter(has_text="2,160").first.wait_for(timeout=30_000)
+    page.locator("[data-testid=stMetricValue]").filter(has_text="672").first.wait_for(timeout=30_000)
+    wait_until_idle(page)
+    assert_no_exception(page)

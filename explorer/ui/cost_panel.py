@@ -1,0 +1,127 @@
+"""One Cost lab comparison as a panel: inputs, formulas, numbers, charts and a timing button."""
+
+from __future__ import annotations
+
+import inspect
+
+import pandas as pd
+import streamlit as st
+
+from explorer import charts
+from explorer.costs import BUILDERS, Comparison, CostInputError, compare, explain_gap, measure
+from explorer.errors import ExplorerError
+
+# (setting, values) swept in the chart of each comparison
+SWEEPS = {
+    "inception": ("bottleneck", [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192]),
+    "separable": ("out_channels", [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]),
+    "pointwise": ("out_channels", [1, 2, 4, 8, 16, 32, 64, 128]),
+    "inverted-residual": ("expansion", [1, 2, 3, 4, 6, 8, 10, 12]),
+    "residual": ("kernel", [1, 3, 5, 7]),
+}
+MIN_VALUES = {"padding": 0}
+
+
+def _defaults(name: str) -> dict[str, int | None]:
+    return {key: parameter.default for key, parameter in inspect.signature(BUILDERS[name]).parameters.items()}
+
+
+def _inputs(name: str) -> dict[str, int | None]:
+    values = {}
+    defaults = _defaults(name)
+    columns = st.columns(4)
+    for index, (key, default) in enumerate(defaults.items()):
+        column = columns[index % 4]
+        if default is None:  # the inception comparison's padding: "same" (kernel // 2) unless set
+            if column.checkbox("'same' padding", value=True, key=f"cost:{name}:{key}:same"):
+                values[key] = None
+                continue
+            default = 0
+        values[key] = int(column.number_input(key.replace("_", " "), min_value=MIN_VALUES.get(key, 1),
+                                              max_value=4096, value=int(default), step=1, key=f"cost:{name}:{key}"))
+    return values
+
+
+def _table(comparison: Comparison) -> pd.DataFrame:
+    rows = []
+    for variant_name, variant in comparison.variants.items():
+        rows.append({"variant": variant_name, "stage": "(total)", "MACs": variant.macs, "FLOPs (2xMACs)": variant.flops,
+                     "params": variant.params, "params with bias": variant.params_with_bias,
+                     "output (CxHxW)": "x".join(map(str, variant.output_shape))})
+        for stage in variant.all_stages:
+            rows.append({"variant": variant_name, "stage": stage.name, "MACs": stage.macs,
+                         "FLOPs (2xMACs)": 2 * stage.macs, "params": stage.params,
+                         "params with bias": stage.params_with_bias,
+                         "output (CxHxW)": "x".join(map(str, stage.output_shape))})
+    return pd.DataFrame(rows)
+
+
+def comparison_panel(name: str, device: str) -> None:
+    """Show one comparison: inputs, the formulas with numbers, totals, charts and measured timings."""
+    values = _inputs(name)
+    try:
+        comparison = compare(name, **values)
+    except CostInputError as error:
+        st.error(str(error))
+        return
+    st.markdown(f"**{comparison.title}.** {comparison.explanation}")
+    for variant_name, variant in comparison.variants.items():
+        terms = " + ".join(f"{s.macs:,}".replace(",", "{,}") for s in variant.all_stages)
+        lines = [rf"\text{{{s.name}}}: \; {s.latex()}" for s in variant.all_stages]
+        total = f"{variant.macs:,}".replace(",", "{,}")
+        summary = rf"\textbf{{{variant_name}}}: \; {terms} = {total} \text{{ MACs}}" if len(variant.all_stages) > 1 \
+            else rf"\textbf{{{variant_name}}}: \; {total} \text{{ MACs}}"
+        st.latex(r"\begin{aligned}" + r" \\ ".join(lines + [summary]) + r"\end{aligned}")
+        if variant.note:
+            st.caption(f"{variant_name}: {variant.note}")
+    if comparison.theory:
+        st.latex(comparison.theory)
+    base, cand = comparison.variants[comparison.baseline], comparison.variants[comparison.candidate]
+    metrics = st.columns(4)
+    metrics[0].metric(f"{comparison.baseline} MACs", f"{base.macs:,}", border=True)
+    metrics[1].metric(f"{comparison.candidate} MACs", f"{cand.macs:,}", border=True)
+    metrics[2].metric(f"ratio {comparison.candidate} / {comparison.baseline}", f"{comparison.ratio:.4f}", border=True)
+    metrics[3].metric(f"{comparison.candidate} weights", f"{cand.params:,}", border=True,
+                      help=f"without biases; {comparison.baseline}: {base.params:,}")
+    st.dataframe(_table(comparison), hide_index=True, width="stretch", column_config={
+        column: st.column_config.NumberColumn(format="localized")
+        for column in ("MACs", "FLOPs (2xMACs)", "params", "params with bias")})
+    left, right = st.columns(2)
+    left.plotly_chart(charts.cost_by_stage(comparison), key=f"cost:{name}:stages")
+    setting, sweep_values = SWEEPS[name]
+    swept, kept = [], []
+    for value in sweep_values:
+        try:
+            swept.append(compare(name, **{**values, setting: value}))
+            kept.append(value)
+        except CostInputError:
+            continue
+    if kept:
+        theory = (lambda n: 1 / n + 1 / values["kernel"] ** 2) if name == "separable" else None
+        right.plotly_chart(charts.cost_sweep(kept, swept, setting, theory), key=f"cost:{name}:sweep")
+    _timing(name, comparison, device)
+
+
+def _timing(name: str, comparison: Comparison, device: str) -> None:
+    st.markdown(f"**Measured on {device}.** Theory counts multiplications; hardware also moves memory.")
+    left, right = st.columns([1, 3])
+    batch = int(left.number_input("batch size", 1, 256, 8, key=f"cost:{name}:batch"))
+    if not left.button("Time both variants", key=f"cost:{name}:time", icon=":material/timer:"):
+        return
+    bar = right.progress(0.0, text="warming up...")
+    try:
+        timings = measure(comparison, batch, device, progress=lambda f, m: bar.progress(f, text=m))
+    except (ExplorerError, RuntimeError) as error:
+        st.error(f"Timing failed: {str(error).splitlines()[0]}")
+        return
+    bar.empty()
+    base, cand = comparison.baseline, comparison.candidate
+    theoretical = comparison.variants[base].macs / comparison.variants[cand].macs
+    measured = timings[base].median / timings[cand].median
+    right.dataframe(pd.DataFrame([{"variant": n, "median ms": t.median * 1000, "spread (IQR) ms": t.iqr * 1000,
+                                   "blocks timed": t.runs} for n, t in timings.items()]),
+                    hide_index=True, width="stretch")
+    right.metric("speed-up: measured against theory", f"{measured:.2f}x vs {theoretical:.2f}x", border=True)
+    gap = explain_gap(comparison, timings)
+    if gap:
+        right.info(gap)

@@ -1,0 +1,46 @@
+"""Cost lab page: the course's numbers on the page, inputs change them, bad sizes are sentences, timing runs."""
+
+from __future__ import annotations
+
+PAGE = "app_pages/cost_lab.py"
+
+
+def metric_values(at) -> list[str]:
+    return [m.value for m in at.metric]
+
+
+def test_the_course_numbers_are_on_the_page(open_page):
+    at = open_page(PAGE)
+    assert not at.exception and not at.error
+    values = metric_values(at)
+    assert "120,422,400" in values and "12,443,648" in values and "15,872" in values   # inception
+    assert "2,160" in values and "672" in values and "0.3111" in values                # separable
+    latex = " ".join(element.value for element in at.get("latex"))
+    assert r"28 \times 28 \times 32 \times 5 \times 5 \times 192 = 120{,}422{,}400" in latex
+    assert r"\frac{1}{5} + \frac{1}{3^2}" in latex
+    table = at.dataframe[0].value
+    assert table.loc[table["stage"] == "1x1 bottleneck", "MACs"].item() == 2_408_448
+
+
+def test_changing_a_size_recomputes(open_page):
+    at = open_page(PAGE)
+    at.number_input(key="cost:inception:bottleneck").set_value(32).run()
+    assert not at.exception
+    assert f"{28 * 28 * 32 * 192 + 28 * 28 * 32 * 25 * 32:,}" in metric_values(at)
+
+
+def test_a_kernel_larger_than_the_input_is_one_sentence(open_page):
+    at = open_page(PAGE)
+    at.number_input(key="cost:separable:kernel").set_value(9).run()
+    assert not at.exception
+    assert any("a 9x9 kernel does not fit the 6x6 padded input" in e.value for e in at.error)
+
+
+def test_timing_runs_on_the_cpu(open_page):
+    at = open_page(PAGE)
+    at.number_input(key="cost:separable:batch").set_value(1).run()
+    at.button(key="cost:separable:time").click().run()
+    assert not at.exception and not at.error
+    timing = [m.value for m in at.metric if "x vs" in m.value]
+    assert timing and timing[0].endswith("x vs 3.21x")
+    assert any(set(frame.value.columns) >= {"variant", "median ms"} for frame in at.dataframe)
