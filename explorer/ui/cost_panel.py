@@ -11,13 +11,14 @@ from explorer import charts
 from explorer.costs import BUILDERS, Comparison, CostInputError, compare, explain_gap, measure
 from explorer.errors import ExplorerError
 
-# (setting, values) swept in the chart of each comparison
+KERNELS = [1, 3, 5, 7, 9]
+# (setting, values) swept in the charts of each comparison
 SWEEPS = {
-    "inception": ("bottleneck", [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192]),
-    "separable": ("out_channels", [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]),
-    "pointwise": ("out_channels", [1, 2, 4, 8, 16, 32, 64, 128]),
-    "inverted-residual": ("expansion", [1, 2, 3, 4, 6, 8, 10, 12]),
-    "residual": ("kernel", [1, 3, 5, 7]),
+    "inception": [("bottleneck", [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192]), ("kernel", KERNELS)],
+    "separable": [("out_channels", [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]), ("kernel", KERNELS)],
+    "pointwise": [("out_channels", [1, 2, 4, 8, 16, 32, 64, 128])],
+    "inverted-residual": [("expansion", [1, 2, 3, 4, 6, 8, 10, 12]), ("kernel", KERNELS)],
+    "residual": [("out_channels", [16, 32, 64, 128, 256]), ("kernel", KERNELS)],
 }
 MIN_VALUES = {"padding": 0}
 
@@ -86,19 +87,21 @@ def comparison_panel(name: str, device: str) -> None:
     st.dataframe(_table(comparison), hide_index=True, width="stretch", column_config={
         column: st.column_config.NumberColumn(format="localized")
         for column in ("MACs", "FLOPs (2xMACs)", "params", "params with bias")})
-    left, right = st.columns(2)
-    left.plotly_chart(charts.cost_by_stage(comparison), key=f"cost:{name}:stages")
-    setting, sweep_values = SWEEPS[name]
-    swept, kept = [], []
-    for value in sweep_values:
-        try:
-            swept.append(compare(name, **{**values, setting: value}))
-            kept.append(value)
-        except CostInputError:
-            continue
-    if kept:
-        theory = (lambda n: 1 / n + 1 / values["kernel"] ** 2) if name == "separable" else None
-        right.plotly_chart(charts.cost_sweep(kept, swept, setting, theory), key=f"cost:{name}:sweep")
+    columns = st.columns(1 + len(SWEEPS[name]))
+    columns[0].plotly_chart(charts.cost_by_stage(comparison), key=f"cost:{name}:stages")
+    for column, (setting, sweep_values) in zip(columns[1:], SWEEPS[name]):
+        swept, kept = [], []
+        for value in sweep_values:
+            try:
+                swept.append(compare(name, **{**values, setting: value}))
+                kept.append(value)
+            except CostInputError:
+                continue
+        if kept:
+            theory = None
+            if name == "separable" and setting == "out_channels":
+                theory = lambda n: 1 / n + 1 / values["kernel"] ** 2  # noqa: E731
+            column.plotly_chart(charts.cost_sweep(kept, swept, setting, theory), key=f"cost:{name}:sweep:{setting}")
     _timing(name, comparison, device)
 
 
