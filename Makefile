@@ -24,6 +24,7 @@ bench: install
 	$(PY) bench/bench_analysis.py
 	$(PY) bench/bench_pages.py
 	$(PY) bench/bench_activations.py
+	$(PY) bench/bench_augment.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

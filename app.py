@@ -26,6 +26,7 @@ pages = {
     ],
     "Look inside": [
         st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
+        st.Page("app_pages/augmentation.py", title="Augmentation", icon=":material/auto_fix_high:"),
     ],
     "Costs": [
         st.Page("app_pages/cost_lab.py", title="Cost lab", icon=":material/calculate:"),

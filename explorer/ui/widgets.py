@@ -57,7 +57,7 @@ def _label(name: str) -> str:
     return f"{spec.display_name} · {spec.family} {spec.year}" + ("" if spec.display_name == name else f" ({name})")
 
 
-def _option_widget(name: str, option: Option, key: str) -> Any:
+def option_widget(name: str, option: Option, key: str) -> Any:
     label = name.replace("_", " ")
     if option.choices is not None:
         return st.selectbox(label, list(option.choices), key=key, help=option.help or None)
@@ -122,7 +122,7 @@ def architecture_picker(key: str = "arch") -> ArchitectureChoice:
             elif widget_key not in st.session_state:
                 st.session_state[widget_key] = option.default
             with columns[index % len(columns)]:
-                config[option_name] = _option_widget(option_name, option, widget_key)
+                config[option_name] = option_widget(option_name, option, widget_key)
 
     default_shape = spec.default_input_shape(config)
     custom_key, height_key, width_key = (f"{key}:{name}:{part}" for part in ("custom", "height", "width"))

@@ -73,3 +73,20 @@ def test_cost_lab_shows_the_course_numbers(page, app_url):
     page.locator("[data-testid=stMetricValue]").filter(has_text="672").first.wait_for(timeout=30_000)
     wait_until_idle(page)
     assert_no_exception(page)
+
+
+def test_augmentation_builds_a_two_step_pipeline_and_shows_the_grid(page, app_url):
+    page.goto(f"{app_url}/augmentation")
+    page.get_by_text("sample 8").first.wait_for(timeout=120_000)
+    wait_until_idle(page)
+    # the default pipeline is mirror + random crop: remove the crop, add a second mirror (two steps)
+    page.get_by_role("button", name="Remove").nth(1).click()
+    page.get_by_text("2. Random crop, resized").wait_for(state="detached", timeout=60_000)
+    wait_until_idle(page)
+    page.get_by_role("button", name="Add to the pipeline").click()
+    page.get_by_text("2. Mirror (horizontal flip)").wait_for(timeout=60_000)
+    wait_until_idle(page)
+    page.get_by_text("sample 8").first.wait_for(timeout=60_000)
+    code = page.locator("[data-testid=stCode]").last.inner_text()
+    assert code.count("v2.RandomHorizontalFlip(p=1.0)") == 2 and "RandomResizedCrop" not in code
+    assert_no_exception(page)

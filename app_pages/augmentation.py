@@ -1,0 +1,104 @@
+"""Augmentation: build a pipeline, see N seeded samples of your image, and whether the network still agrees."""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from explorer import ui
+from explorer.activations import top_k
+from explorer.augment import AugmentError, rgb_histograms, sample_grid, step_by_step, to_code, to_json
+from explorer.errors import ExplorerError
+from explorer.ui.pipeline_editor import pipeline_editor
+from explorer.weights import PRETRAINED, RANDOM, SOURCE_LABELS, UPLOADED, WeightsUnavailableError
+from explorer.weights import available_sources, ensure_pretrained_cached
+from explorer.zoo import get_spec, list_architectures
+
+MAX_SIDE = 512
+
+st.title("Augmentation")
+st.caption("Mirroring, random cropping and colour shifting (the course's three), and more, on your own image.")
+
+picture = ui.image_input(key="aug_image")
+if picture is None:
+    st.stop()
+image = picture.image
+if max(image.size) > MAX_SIDE:
+    image = image.copy()
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+
+steps = pipeline_editor()
+controls = st.columns([2, 1, 1])
+count = controls[0].slider("Samples", 1, 32, 8, key="aug_count")
+st.session_state.setdefault("aug_seed", 0)
+seed = controls[1].number_input("Seed", 0, 10**6, key="aug_seed")
+controls[2].button("Reshuffle", icon=":material/shuffle:",
+                   on_click=lambda: st.session_state.update(aug_seed=st.session_state["aug_seed"] + 1))
+
+try:
+    with st.spinner(f"Drawing {count} samples..."):
+        samples = sample_grid(image, steps, count, int(seed))
+        stages = step_by_step(image, steps, int(seed) * 1000)
+except (AugmentError, ExplorerError) as error:
+    st.error(str(error))
+    st.stop()
+
+with st.expander("Does the network still agree?", expanded=False):
+    names = [n for n in list_architectures(kind="network")]
+    arch = st.selectbox("Architecture", names, index=names.index("lenet5"), key="aug_arch",
+                        format_func=lambda n: get_spec(n).display_name)
+    sources = [s for s in available_sources(arch) if s != UPLOADED]
+    source = st.radio("Weights", sources, index=len(sources) - 1 if len(sources) > 1 else 0, horizontal=True,
+                      format_func=SOURCE_LABELS.get, key=f"aug_weights:{arch}")
+    predictions = None
+    try:
+        if source == PRETRAINED:
+            ensure_pretrained_cached(arch)
+        loaded = ui.cached_model(arch, ui.config_items(get_spec(arch).resolve_config()), source,
+                                 ui.selected_device(), "")
+        device = next(loaded.model.parameters()).device
+        batch = torch.cat([loaded.preprocessing.tensor(im) for im in [image, *samples]]).to(device)
+        with torch.inference_mode():
+            outputs = loaded.model(batch).cpu()
+        predictions = [top_k(row[None], loaded.categories, 1)[0] for row in outputs]
+        if source == RANDOM:
+            st.warning("Random weights: the classes are arbitrary, so whether they agree means nothing.")
+        kept = sum(1 for name, _ in predictions[1:] if name == predictions[0][0])
+        st.metric("Samples that keep the original's top-1 class", f"{kept} of {count}", border=True,
+                  help=f"original: {predictions[0][0]} ({predictions[0][1]:.0%})")
+    except WeightsUnavailableError as error:
+        st.warning(str(error))
+    except ExplorerError as error:
+        st.error(str(error))
+
+left, right = st.columns([1, 3])
+caption = "original" + (f" · {predictions[0][0]} {predictions[0][1]:.0%}" if predictions else "")
+left.image(image, caption=caption, width="stretch")
+with right:
+    for row_start in range(0, count, 4):
+        columns = st.columns(4)
+        for offset, sample in enumerate(samples[row_start:row_start + 4]):
+            index = row_start + offset
+            label = f"sample {index + 1}"
+            if predictions:
+                name, probability = predictions[index + 1]
+                label += f" · {name} {probability:.0%}"
+            columns[offset].image(sample, caption=label, width="stretch")
+
+st.subheader("Step by step (sample 1)")
+columns = st.columns(len(stages))
+for column, (label, stage_image) in zip(columns, stages):
+    column.image(stage_image, caption=label, width="stretch")
+
+st.subheader("Colour histograms: original against sample 1")
+figure = go.Figure()
+for label, picture_ in (("original", image), ("sample 1", samples[0])):
+    for colour, counts in rgb_histograms(picture_).items():
+        figure.add_trace(go.Scatter(x=np.arange(256), y=counts, name=f"{label} {colour}", mode="lines",
+                                    line=dict(color=colour, dash="solid" if label == "original" else "dot")))
+figure.update_layout(height=320, xaxis_title="value", yaxis_title="pixels", margin=dict(t=20, b=10, l=10, r=10))
+st.plotly_chart(figure)
+
+st.subheader("The pipeline as code")
+st.code(to_code(steps), language="python")
+st.download_button("Pipeline as JSON", to_json(steps), "pipeline.json", "application/json", icon=":material/download:")

@@ -1,0 +1,83 @@
+"""The augmentation pipeline editor: add, tune, reorder and remove steps; load and keep JSON pipelines."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from typing import Any
+
+import streamlit as st
+
+from explorer.augment import OPERATIONS, AugmentError, from_json, new_step
+from explorer.ui.widgets import option_widget
+
+DEFAULT_PIPELINE = ("hflip", "random_resized_crop")
+_ids = itertools.count()
+
+
+def _state(key: str) -> list[dict[str, Any]]:
+    if key not in st.session_state:
+        st.session_state[key] = [{**new_step(op), "id": next(_ids)} for op in DEFAULT_PIPELINE]
+    return st.session_state[key]
+
+
+def _replace(key: str, steps: list[dict[str, Any]]) -> None:
+    st.session_state[key] = [{**step, "id": next(_ids)} for step in steps]
+
+
+def _move(key: str, index: int, offset: int) -> None:
+    steps = st.session_state[key]
+    target = index + offset
+    if 0 <= target < len(steps):
+        steps[index], steps[target] = steps[target], steps[index]
+
+
+def _remove(key: str, index: int) -> None:
+    del st.session_state[key][index]
+
+
+def _add(key: str) -> None:
+    st.session_state[key].append({**new_step(st.session_state[f"{key}:new"]), "id": next(_ids)})
+
+
+def pipeline_editor(key: str = "pipeline") -> list[dict[str, Any]]:
+    """Show the editor; return the current steps ({"op", "params", "p"}), in order."""
+    steps = _state(key)
+    left, right = st.columns([3, 1])
+    left.selectbox("Operation", list(OPERATIONS), key=f"{key}:new",
+                   format_func=lambda name: OPERATIONS[name].label + (" (course)" if OPERATIONS[name].course else ""))
+    right.button("Add to the pipeline", on_click=_add, args=(key,), icon=":material/add:", width="stretch")
+    upload = st.file_uploader("Load a pipeline saved as JSON", type=["json"], key=f"{key}:json")
+    if upload is not None:
+        digest = hashlib.sha256(upload.getvalue()).hexdigest()
+        if st.session_state.get(f"{key}:json_digest") != digest:
+            try:
+                _replace(key, from_json(upload.getvalue()))
+                st.session_state[f"{key}:json_digest"] = digest
+                steps = st.session_state[key]
+            except AugmentError as error:
+                st.error(f"{error} The pipeline was not changed.")
+    current = []
+    for index, step in enumerate(steps):
+        operation = OPERATIONS[step["op"]]
+        with st.expander(f"{index + 1}. {operation.label}", expanded=True):
+            values = {}
+            columns = st.columns(4)
+            for position, (name, option) in enumerate(operation.params.items()):
+                widget_key = f"{key}:{step['id']}:{name}"
+                st.session_state.setdefault(widget_key, step["params"].get(name, option.default))
+                with columns[position % 4]:
+                    values[name] = option_widget(name, option, widget_key)
+            probability_key = f"{key}:{step['id']}:p"
+            st.session_state.setdefault(probability_key, float(step["p"]))
+            probability = st.slider("probability", 0.0, 1.0, step=0.05, key=probability_key)
+            buttons = st.columns(3)
+            buttons[0].button("Up", key=f"{key}:{step['id']}:up", on_click=_move, args=(key, index, -1),
+                              disabled=index == 0, icon=":material/arrow_upward:")
+            buttons[1].button("Down", key=f"{key}:{step['id']}:down", on_click=_move, args=(key, index, 1),
+                              disabled=index == len(steps) - 1, icon=":material/arrow_downward:")
+            buttons[2].button("Remove", key=f"{key}:{step['id']}:remove", on_click=_remove, args=(key, index),
+                              icon=":material/delete:")
+        step["params"], step["p"] = values, probability
+        current.append({"op": step["op"], "params": dict(values), "p": probability})
+    return current
