@@ -22,3 +22,13 @@ def wait_until_idle(page, timeout: float = 90) -> None:
             if page.locator("[data-testid=stStatusWidget]").filter(has_text="Running").count() == 0:
                 return
         time.sleep(0.3)
+
+
+def wait_for_condition(check, timeout: float = 60, interval: float = 0.5) -> None:
+    """Poll ``check()`` until it is true; fail with a clear message after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition still false after {timeout} s")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from e2e_helpers import assert_no_exception, wait_until_idle
+from e2e_helpers import assert_no_exception, wait_for_condition, wait_until_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,6 +87,7 @@ def test_augmentation_builds_a_two_step_pipeline_and_shows_the_grid(page, app_ur
     page.get_by_text("2. Mirror (horizontal flip)").wait_for(timeout=60_000)
     wait_until_idle(page)
     page.get_by_text("sample 8").first.wait_for(timeout=60_000)
-    code = page.locator("[data-testid=stCode]").last.inner_text()
-    assert code.count("v2.RandomHorizontalFlip(p=1.0)") == 2 and "RandomResizedCrop" not in code
+    code = page.locator("[data-testid=stCode]").last
+    wait_for_condition(lambda: code.inner_text().count("v2.RandomHorizontalFlip(p=1.0)") == 2
+                       and "RandomResizedCrop" not in code.inner_text(), timeout=60)
     assert_no_exception(page)
