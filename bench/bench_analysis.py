@@ -17,7 +17,6 @@ import itertools
 import math
 import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torchinfo  # noqa: E402
 
+from bench.timing import median_seconds  # noqa: E402
 from explorer.analysis import analyze  # noqa: E402
 from explorer.zoo import build, get_spec, list_architectures  # noqa: E402
 
@@ -36,13 +36,7 @@ _classes = itertools.count(1000)
 
 
 def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up: imports, first-call caches of PyTorch itself
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return 1000 * median_seconds(fn, repeats)  # the warm-up call absorbs imports and first-call caches
 
 
 def ours(name: str) -> None:

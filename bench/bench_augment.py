@@ -10,25 +10,14 @@ Run: .venv/bin/python bench/bench_augment.py [--repeats N]
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.timing import median_seconds  # noqa: E402
 from explorer.augment import OPERATIONS, new_step, sample_grid  # noqa: E402
 from explorer.images import load_image, sample_images  # noqa: E402
-
-
-def median_s(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -45,8 +34,8 @@ def main() -> None:
     }
     print("| 16 samples of a 512x512 image | median s | target |\n|---|---|---|")
     for label, steps in pipelines.items():
-        print(f"| {label} | {median_s(lambda: sample_grid(image, steps, 16, 0), args.repeats):.3f} | < 1 s |")
-    slowest = max(((name, median_s(lambda: sample_grid(image, [new_step(name)], 16, 0), 3)) for name in OPERATIONS),
+        print(f"| {label} | {median_seconds(lambda: sample_grid(image, steps, 16, 0), args.repeats):.3f} | < 1 s |")
+    slowest = max(((name, median_seconds(lambda: sample_grid(image, [new_step(name)], 16, 0), 3)) for name in OPERATIONS),
                   key=lambda item: item[1])
     print(f"| slowest single operation: {slowest[0]} | {slowest[1]:.3f} | < 1 s |")
 

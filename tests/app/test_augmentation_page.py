@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 from PIL import Image
 
+from app_helpers import image_captions, png_bytes
+
 PAGE = "app_pages/augmentation.py"
-
-
-def image_captions(at) -> list[str]:
-    return [img.caption for element in at.get("image") for img in element.proto.imgs]
-
-
-def png(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def test_default_pipeline_shows_the_original_and_a_seeded_grid(open_page):
@@ -35,7 +26,7 @@ def test_an_uploaded_image_and_more_samples(open_page):
     at.radio(key="aug_image:mode").set_value("Upload").run()
     rng = np.random.default_rng(0)
     photo = Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8))
-    at.file_uploader(key="aug_image:upload").set_value(("photo.png", png(photo), "image/png")).run()
+    at.file_uploader(key="aug_image:upload").set_value(("photo.png", png_bytes(photo), "image/png")).run()
     at.slider(key="aug_count").set_value(16).run()
     assert not at.exception and not at.error
     assert sum(1 for c in image_captions(at) if c.startswith("sample ")) == 16

@@ -7,17 +7,9 @@ import io
 import numpy as np
 from PIL import Image
 
+from app_helpers import image_captions, png_bytes
+
 PAGE = "app_pages/feature_maps.py"
-
-
-def image_captions(at) -> list[str]:
-    return [img.caption for element in at.get("image") for img in element.proto.imgs]
-
-
-def png_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def test_lenet5_with_bundled_weights_reads_the_sample_digit(open_page):

@@ -1,0 +1,19 @@
+"""Small helpers shared by the AppTest files (importable: tests/app is on sys.path)."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+
+def image_captions(at) -> list[str]:
+    """Return the captions of every st.image on the page, in order."""
+    return [img.caption for element in at.get("image") for img in element.proto.imgs]
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """Return ``image`` encoded as PNG."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
