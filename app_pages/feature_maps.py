@@ -14,7 +14,7 @@ from explorer.weights import available_sources, ensure_pretrained_cached
 st.title("Feature maps")
 st.caption("Run a real forward pass on your image and look at what any layer computes.")
 
-choice = ui.architecture_picker()
+choice = ui.architecture_picker(custom_input=False)
 items = ui.config_items(choice.config)
 device = ui.selected_device()
 

@@ -600,8 +600,8 @@ def _explain_failure(error: Exception, frame: _Frame | None, input_shape: Shape,
     spatial = f"{got[-2]}x{got[-1]}" if got and len(got) >= 4 else format_shape(got)
     lowered = message.lower()
     too_small = any(text in lowered for text in (
-        "output size is too small", "kernel size can't be greater", "output size is too small",
-        "non-positive", "too small", "greater than input", "less than or equal to the input"))
+        "output size is too small", "kernel size can't be greater", "non-positive", "too small",
+        "greater than input", "less than or equal to the input"))
     if too_small:
         kernel = getattr(module, "kernel_size", None)
         kernel_text = f" but its kernel is {_format_pair(kernel)}x{_format_pair(kernel)}" if isinstance(kernel, int) \

@@ -84,6 +84,9 @@ def load_image(data: bytes) -> Image.Image:
         raise ImageLoadError(f"This is {unsupported}, not a picture we can read; use PNG, JPEG, WebP, BMP, GIF or TIFF.")
     try:
         image = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:  # Pillow's own guard, far above ours, fires at open
+        raise ImageLoadError(f"The image has far more than {MAX_PIXELS / 1e6:.0f} million pixels and is not read "
+                             f"(this guards against decompression bombs).") from None
     except UnidentifiedImageError:
         raise ImageLoadError("This file is not an image we can read; use PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
     except (OSError, ValueError, SyntaxError) as error:

@@ -63,6 +63,12 @@ def test_too_many_pixels_is_refused_before_decoding():
         load_image(_bomb())
 
 
+def test_a_bomb_beyond_pillows_own_limit_is_one_sentence():
+    data = encode(Image.new("1", (15_000, 15_000)), "PNG")  # 225 M pixels, a few kB compressed
+    with pytest.raises(ImageLoadError, match="decompression bombs"):
+        load_image(data)
+
+
 def test_unsupported_pillow_format_is_refused():
     with pytest.raises(ImageLoadError, match="not supported"):
         load_image(encode(photo(), "PPM"))

@@ -84,8 +84,10 @@ def _parse_size(text: str) -> tuple[int, int]:
     return dims[0], dims[1]
 
 
-def architecture_picker(key: str = "arch") -> ArchitectureChoice:
+def architecture_picker(key: str = "arch", custom_input: bool = True) -> ArchitectureChoice:
     """Show the architecture selectbox, its option widgets and the input size; keep them in the URL.
+
+    With ``custom_input=False`` (pages that feed the network its default input) the size is not offered.
 
     A link such as ``?arch=resnet50&width_mult=0.5&input=160x160`` reproduces the view. Bad values in
     the URL are reported with st.error and replaced by the defaults.
@@ -132,7 +134,8 @@ def architecture_picker(key: str = "arch") -> ArchitectureChoice:
             st.session_state[custom_key] = True
         except InvalidOptionError as error:
             errors.append(str(error))
-    custom = st.toggle(f"Custom input size (default {format_shape((1, *default_shape))})", key=custom_key)
+    custom = custom_input and st.toggle(f"Custom input size (default {format_shape((1, *default_shape))})",
+                                        key=custom_key)
     input_shape = None
     if custom:
         st.session_state.setdefault(height_key, default_shape[1])
