@@ -237,7 +237,8 @@ def load_model(name: str, config: dict[str, Any], source: str, device: str = "cp
     spec = get_spec(name)
     resolved = spec.resolve_config(config)
     input_shape = spec.default_input_shape(resolved)
-    model = build(name, **resolved) if source != PRETRAINED else None
+    # pretrained models come from torchvision's own builder below; every other source starts random
+    model = build(name, **resolved) if source != PRETRAINED else nn.Identity()
     categories = None
     recipe = preprocess.generic(input_shape)
     description = "Random initialisation: the feature maps show the network's structure, not learned features."
@@ -275,5 +276,4 @@ def load_model(name: str, config: dict[str, Any], source: str, device: str = "cp
         description = f"Uploaded weights from {filename}."
     elif source != RANDOM:
         raise WeightsError(f"Unknown weight source {source!r}; choose one of {', '.join(SOURCE_LABELS)}.")
-    assert model is not None
     return LoadedModel(model.to(device).eval(), source, description, categories, recipe)
