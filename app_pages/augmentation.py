@@ -3,15 +3,20 @@
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from explorer import ui
-from explorer.activations import top_k
-from explorer.augment import AugmentError, rgb_histograms, sample_grid, step_by_step, to_code, to_json
+from explorer.activations import classify
+from explorer.augment import (
+    AugmentError,
+    rgb_histograms,
+    sample_grid,
+    step_by_step,
+    to_code,
+    to_json,
+)
 from explorer.errors import ExplorerError
 from explorer.ui.pipeline_editor import pipeline_editor
-from explorer.weights import PRETRAINED, RANDOM, SOURCE_LABELS, UPLOADED, WeightsUnavailableError
-from explorer.weights import available_sources, ensure_pretrained_cached
+from explorer.weights import RANDOM
 from explorer.zoo import get_spec, list_architectures
 
 MAX_SIDE = 512
@@ -47,29 +52,21 @@ with st.expander("Does the network still agree?", expanded=False):
     names = [n for n in list_architectures(kind="network")]
     arch = st.selectbox("Architecture", names, index=names.index("lenet5"), key="aug_arch",
                         format_func=lambda n: get_spec(n).display_name)
-    sources = [s for s in available_sources(arch) if s != UPLOADED]
-    source = st.radio("Weights", sources, index=len(sources) - 1 if len(sources) > 1 else 0, horizontal=True,
-                      format_func=SOURCE_LABELS.get, key=f"aug_weights:{arch}")
+    weights = ui.weights_picker(arch, "aug_weights")
     predictions = None
-    try:
-        if source == PRETRAINED:
-            ensure_pretrained_cached(arch)
-        loaded = ui.cached_model(arch, ui.config_items(get_spec(arch).resolve_config()), source,
-                                 ui.selected_device(), "")
-        device = next(loaded.model.parameters()).device
-        batch = torch.cat([loaded.preprocessing.tensor(im) for im in [image, *samples]]).to(device)
-        with torch.inference_mode():
-            outputs = loaded.model(batch).cpu()
-        predictions = [top_k(row[None], loaded.categories, 1)[0] for row in outputs]
-        if source == RANDOM:
+    if weights is not None:
+        try:
+            loaded = ui.cached_model(arch, ui.config_items(get_spec(arch).resolve_config()), weights.source,
+                                     ui.selected_device(), weights.digest, _upload=weights.upload)
+            predictions = classify(loaded.model, loaded.preprocessing, loaded.categories, [image, *samples])
+        except ExplorerError as error:
+            st.error(str(error))
+    if predictions:
+        if weights.source == RANDOM:
             st.warning("Random weights: the classes are arbitrary, so whether they agree means nothing.")
         kept = sum(1 for name, _ in predictions[1:] if name == predictions[0][0])
         st.metric("Samples that keep the original's top-1 class", f"{kept} of {count}", border=True,
                   help=f"original: {predictions[0][0]} ({predictions[0][1]:.0%})")
-    except WeightsUnavailableError as error:
-        st.warning(str(error))
-    except ExplorerError as error:
-        st.error(str(error))
 
 left, right = st.columns([1, 3])
 caption = "original" + (f" · {predictions[0][0]} {predictions[0][1]:.0%}" if predictions else "")

@@ -1,15 +1,25 @@
 """Feature maps: upload an image, pick a network, its weights and a layer; see what that layer computes."""
 
-import hashlib
 
 import streamlit as st
 
 from explorer import charts, ui
-from explorer.activations import DEFAULT_BUDGET_BYTES, capture_points, check_memory, first_conv_weight, top_k
+from explorer.activations import (
+    DEFAULT_BUDGET_BYTES,
+    capture_points,
+    check_memory,
+    first_conv_weight,
+    top_k,
+)
 from explorer.errors import ExplorerError
-from explorer.montage import COLORMAPS, channel_statistics, filter_tiles, montage, overlay
-from explorer.weights import BUNDLED, PRETRAINED, RANDOM, SOURCE_LABELS, UPLOADED, WeightsUnavailableError
-from explorer.weights import available_sources, ensure_pretrained_cached
+from explorer.montage import (
+    COLORMAPS,
+    channel_statistics,
+    filter_tiles,
+    montage,
+    overlay,
+)
+from explorer.weights import RANDOM
 
 st.title("Feature maps")
 st.caption("Run a real forward pass on your image and look at what any layer computes.")
@@ -18,33 +28,10 @@ choice = ui.architecture_picker(custom_input=False)
 items = ui.config_items(choice.config)
 device = ui.selected_device()
 
-sources = available_sources(choice.name)
-default_source = BUNDLED if BUNDLED in sources else RANDOM
-source = st.radio("Weights", sources, index=sources.index(default_source), horizontal=True,
-                  format_func=SOURCE_LABELS.get, key=f"weights:{choice.name}")
-upload = None
-if source == UPLOADED:
-    file = st.file_uploader("A state_dict saved with torch.save(model.state_dict()) or safetensors",
-                            type=["pt", "pth", "safetensors"], key=f"weights_upload:{choice.name}",
-                            max_upload_size=600)
-    if file is None:
-        st.info("Choose a weights file, or pick another source.")
-        st.stop()
-    upload = (file.name, file.getvalue())
-if source == PRETRAINED:
-    bar = st.progress(0.0, text="Looking for the pretrained weights in torch hub's cache...")
-    try:
-        ensure_pretrained_cached(choice.name, lambda fraction, done: bar.progress(min(fraction, 1.0),
-                                                                                  text=f"Downloading... {done}"))
-        bar.empty()
-    except WeightsUnavailableError as error:
-        bar.empty()
-        st.warning(str(error))
-        source = RANDOM
-    except ExplorerError as error:
-        bar.empty()
-        st.error(str(error))
-        source = RANDOM
+weights = ui.weights_picker(choice.name, "weights")
+if weights is None:
+    st.stop()
+source = weights.source
 
 picture = ui.image_input(default_sample="digit 3" if choice.name.startswith("lenet5") else "cat")
 if picture is None:
@@ -52,8 +39,7 @@ if picture is None:
 
 try:
     with st.spinner("Building the model and loading its weights..."):
-        digest = "" if upload is None else hashlib.sha256(upload[1]).hexdigest()
-        loaded = ui.cached_model(choice.name, items, source, device, digest, _upload=upload)
+        loaded = ui.cached_model(choice.name, items, source, device, weights.digest, _upload=weights.upload)
     report = ui.cached_analysis(choice.name, items, None)
     with st.expander("Memory budget"):
         budget_mb = st.number_input("Refuse forward passes whose activations exceed (MB)", 16, 65536,
@@ -88,7 +74,7 @@ point = st.selectbox("Layer or branch point", names, index=names.index(first_con
 predict = loaded.categories is not None
 try:
     with st.spinner(f"Running {choice.spec.display_name} on {device}..."):
-        result = ui.cached_capture((choice.name, items, source, device, digest), picture.digest, (point,),
+        result = ui.cached_capture((choice.name, items, source, device, weights.digest), picture.digest, (point,),
                                    not predict, _loaded=loaded, _inputs=inputs)
 except ExplorerError as error:
     st.error(str(error))

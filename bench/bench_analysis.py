@@ -88,8 +88,8 @@ def main() -> None:
 
 def compare(repeats: int) -> None:
     """Print the comparison table and the classics' timings."""
-    header = (f"| model | ours ms | (a) CPU+torchinfo ms | (b) meta+torchinfo ms | (c) meta floor ms "
-              f"| speed-up vs (a) | vs (b) | ours / (c) |")
+    header = ("| model | ours ms | (a) CPU+torchinfo ms | (b) meta+torchinfo ms | (c) meta floor ms "
+              "| speed-up vs (a) | vs (b) | ours / (c) |")
     print(header)
     print("|" + "---|" * 8)
     vs_a, vs_b, vs_c = [], [], []

@@ -15,7 +15,13 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 from torchvision.models.googlenet import Inception as GoogLeNetInception
-from torchvision.models.inception import InceptionA, InceptionB, InceptionC, InceptionD, InceptionE
+from torchvision.models.inception import (
+    InceptionA,
+    InceptionB,
+    InceptionC,
+    InceptionD,
+    InceptionE,
+)
 from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
@@ -192,6 +198,16 @@ def top_k(output: torch.Tensor, categories: Sequence[str] | None, k: int = 5) ->
     values, indices = probabilities.topk(min(k, probabilities.numel()))
     names = [categories[i] if categories and i < len(categories) else f"class {i}" for i in indices.tolist()]
     return list(zip(names, values.tolist()))
+
+
+def classify(model: nn.Module, preprocessing: Any, categories: Sequence[str] | None,
+             images: Sequence[Any]) -> list[tuple[str, float]]:
+    """Return the top-1 (class name, probability) of each PIL image, in one batched forward pass."""
+    device = next(model.parameters()).device
+    batch = torch.cat([preprocessing.tensor(image) for image in images]).to(device)
+    with torch.inference_mode():
+        outputs = model(batch).cpu()
+    return [top_k(row[None], categories, 1)[0] for row in outputs]
 
 
 def first_conv_weight(model: nn.Module) -> tuple[str, torch.Tensor] | None:

@@ -24,8 +24,13 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from explorer.errors import (
+    ExplorerError,
+    InputShapeError,
+    InputTooSmallError,
+    InvalidOptionError,
+)
 from explorer.meta_shortcuts import run_on_meta
-from explorer.errors import ExplorerError, InputShapeError, InputTooSmallError, InvalidOptionError
 from explorer.zoo import build, get_spec
 
 aten = torch.ops.aten
@@ -252,6 +257,26 @@ _VIEW_OPS = {aten.view, aten._unsafe_view, aten.reshape, aten.flatten}
 _MATMUL_OPS = {aten.bmm, aten.baddbmm, aten.mm}
 
 
+class _TensorMap:
+    """Values attached to tensors by identity; the tensors are kept alive so an id is never reused."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[torch.Tensor, Any]] = {}
+
+    def get(self, tensor: Any) -> Any:
+        if isinstance(tensor, torch.Tensor):
+            entry = self._entries.get(id(tensor))
+            if entry is not None and entry[0] is tensor:
+                return entry[1]
+        return None
+
+    def set(self, value: Any, item: Any) -> None:
+        """Attach ``item`` to ``value``, or to every tensor in it when it is a list or tuple."""
+        for tensor in (value if isinstance(value, (list, tuple)) else (value,)):
+            if isinstance(tensor, torch.Tensor):
+                self._entries[id(tensor)] = (tensor, item)
+
+
 class _Tracer(TorchDispatchMode):
     """Counts MACs per module frame and propagates receptive fields through every ATen op."""
 
@@ -259,17 +284,7 @@ class _Tracer(TorchDispatchMode):
         super().__init__()
         self.total_macs = 0
         self.on_op: Any = None  # set by the _Recorder: records the dataflow
-        self.fields: dict[int, tuple[torch.Tensor, _Field]] = {}
-
-    def field_of(self, tensor: Any) -> _Field | None:
-        if isinstance(tensor, torch.Tensor):
-            entry = self.fields.get(id(tensor))
-            if entry is not None and entry[0] is tensor:
-                return entry[1]
-        return None
-
-    def set_field(self, tensor: torch.Tensor, value: _Field) -> None:
-        self.fields[id(tensor)] = (tensor, value)
+        self.fields = _TensorMap()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -287,7 +302,7 @@ class _Tracer(TorchDispatchMode):
         inputs: list[tuple[torch.Tensor, _Field]] = []
         for arg in args:
             for tensor in (arg if isinstance(arg, (list, tuple)) else (arg,)):
-                found = self.field_of(tensor)
+                found = self.fields.get(tensor)
                 if found is not None:
                     inputs.append((tensor, found))
         if not inputs:
@@ -302,7 +317,7 @@ class _Tracer(TorchDispatchMode):
                         local[0].size, any(f.is_global for f in local))
         spatial_out = tuple(result.shape[-2:]) if isinstance(result, torch.Tensor) and result.dim() >= 3 else None
         source = args[0] if isinstance(args[0], torch.Tensor) else None
-        first = self.field_of(source) or merged
+        first = self.fields.get(source) or merged
         if packet is aten.convolution and not args[6] and len(args[1].shape) == 4:
             merged = first.through(args[1].shape[2:], args[3], args[5], spatial_out)
         elif packet in _POOL_OPS and source is not None and source.dim() >= 3:
@@ -339,9 +354,7 @@ class _Tracer(TorchDispatchMode):
                     merged = _Field(rf, merged.jump, merged.size, merged.is_global)  # type: ignore[arg-type]
                 else:
                     merged = merged.through((side, side), (1, 1))
-        for tensor in (out if isinstance(out, (list, tuple)) else [out]):
-            if isinstance(tensor, torch.Tensor):
-                self.set_field(tensor, merged)
+        self.fields.set(out, merged)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -404,26 +417,14 @@ class _Recorder:
         self.leaf_outputs: list[torch.Tensor] = []
         self.handles: list[Any] = []
         self.graph: list[DataflowNode] = []
-        self.producers: dict[int, tuple[torch.Tensor, str]] = {}
+        self.producers = _TensorMap()
         tracer.on_op = self.on_op
-
-    def producer_of(self, tensor: Any) -> str | None:
-        if isinstance(tensor, torch.Tensor):
-            entry = self.producers.get(id(tensor))
-            if entry is not None and entry[0] is tensor:
-                return entry[1]
-        return None
-
-    def set_producer(self, value: Any, name: str) -> None:
-        for tensor in (value if isinstance(value, (list, tuple)) else (value,)):
-            if isinstance(tensor, torch.Tensor):
-                self.producers[id(tensor)] = (tensor, name)
 
     def sources(self, values: Iterable[Any]) -> tuple[str, ...]:
         found: list[str] = []
         for value in values:
             for tensor in (value if isinstance(value, (list, tuple)) else (value,)):
-                producer = self.producer_of(tensor)
+                producer = self.producers.get(tensor)
                 if producer is not None and producer not in found:
                     found.append(producer)
         return tuple(found)
@@ -439,9 +440,9 @@ class _Recorder:
             name = f"{packet.__name__}_{len(self.graph)}"
             stack = tuple(frame.key for frame in self.stack[1:])
             self.graph.append(DataflowNode(name, "call_function", packet.__name__, stack, sources))
-            self.set_producer(out, name)
+            self.producers.set(out, name)
         else:
-            self.set_producer(out, sources[0])
+            self.producers.set(out, sources[0])
 
     def __enter__(self) -> "_Recorder":
         for module in self.names:
@@ -484,7 +485,7 @@ class _Recorder:
         if result is not None:
             row.output_shape = tuple(result.shape)
             row.output_bytes = result.numel() * result.element_size()
-            field_ = self.tracer.field_of(result)
+            field_ = self.tracer.fields.get(result)
             if field_ is not None:
                 row.receptive_field, row.jump = field_.rf, field_.jump
         row.is_leaf = not frame.children
@@ -495,7 +496,7 @@ class _Recorder:
                 del self.graph[frame.graph_start:]  # merges inside a leaf (attention matmuls) stay inside it
                 stack = tuple(f.key for f in self.stack[1:]) + (frame.key,)
                 self.graph.append(DataflowNode(frame.key, "call_module", row.type, stack, frame.inputs))
-                self.set_producer(output, frame.key)
+                self.producers.set(output, frame.key)
         else:
             own_macs = row.macs - frame.child_macs
             if own_macs:
@@ -653,8 +654,8 @@ def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **c
     recorder = _Recorder(model, tracer)
     with recorder, torch.no_grad():
         sample = (torch.empty if device.type == "meta" else torch.zeros)(full_shape, device=device, dtype=dtype)
-        tracer.set_field(sample, _Field((1, 1), (1, 1), (height, width)))
-        recorder.set_producer(sample, "input")
+        tracer.fields.set(sample, _Field((1, 1), (1, 1), (height, width)))
+        recorder.producers.set(sample, "input")
         recorder.graph.append(DataflowNode("input", "placeholder", "input", (), ()))
         try:
             # The math attention kernel is made of matmuls PyTorch can count; fused kernels are not.

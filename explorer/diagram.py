@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
 from explorer.analysis import DataflowNode, LayerRow, ModelReport, format_shape
 from explorer.formats import human
 

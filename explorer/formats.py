@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from explorer.analysis import ModelReport, format_shape
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
@@ -131,8 +133,6 @@ def render(report: ModelReport, fmt: str, depth: int | None = None) -> str:
         data = report.to_dict()
         if depth is not None:
             data["layers"] = [row for row in data["layers"] if row["depth"] <= depth]
-        import json
-
         return json.dumps(data, indent=2) + "\n"
     renderers = {"table": to_table, "csv": to_csv, "markdown": to_markdown, "latex": to_latex}
     if fmt not in renderers:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from explorer.activations import (
-    CaptureError, MemoryBudgetError, capture, capture_points, check_memory, first_conv_weight, top_k,
+    CaptureError, MemoryBudgetError, capture, capture_points, check_memory, classify, first_conv_weight, top_k,
 )
 from explorer.montage import channel_statistics, colormap_lut, filter_tiles, montage, overlay
 from explorer.zoo import build
@@ -151,3 +151,13 @@ def test_filters_overlay_statistics_and_colormaps():
     stats = channel_statistics(torch.relu(torch.tensor([[[-1.0, 2.0]], [[3.0, 4.0]]])))
     assert stats["zeros"] == [0.5, 0.0] and stats["max"] == [2.0, 4.0]
     assert colormap_lut("viridis").shape == (256, 3) and tuple(colormap_lut("gray")[255]) == (255, 255, 255)
+
+
+def test_classify_batches_images_and_names_the_classes():
+    from explorer.images import load_image, sample_images
+    from explorer.weights import BUNDLED, load_model
+
+    loaded = load_model("lenet5", {}, BUNDLED)
+    digit = load_image(sample_images()["digit 3"].read_bytes())
+    ranked = classify(loaded.model, loaded.preprocessing, loaded.categories, [digit, digit.transpose(0)])
+    assert ranked[0][0] == "3" and 0 < ranked[0][1] <= 1 and len(ranked) == 2

@@ -1,7 +1,12 @@
 """The only part of explorer/ that imports streamlit: shared widgets and cached wrappers for the pages."""
 
 from explorer.ui.cache import (
-    cached_analysis, cached_capture, cached_dot, cached_model, cached_sources, config_items,
+    cached_analysis,
+    cached_capture,
+    cached_dot,
+    cached_model,
+    cached_sources,
+    config_items,
 )
 from explorer.ui.tables import layer_table
 from explorer.ui.widgets import (
@@ -12,10 +17,11 @@ from explorer.ui.widgets import (
     image_input,
     selected_device,
     show_totals,
+    weights_picker,
 )
 
 __all__ = [
     "ArchitectureChoice", "ChosenImage", "architecture_picker", "cached_analysis", "cached_capture", "cached_dot",
     "cached_model", "cached_sources", "config_items", "device_picker", "image_input", "layer_table",
-    "selected_device", "show_totals",
+    "selected_device", "show_totals", "weights_picker",
 ]

@@ -8,7 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from explorer import charts
-from explorer.costs import BUILDERS, Comparison, CostInputError, compare, explain_gap, measure
+from explorer.costs import (
+    BUILDERS,
+    Comparison,
+    CostInputError,
+    compare,
+    explain_gap,
+    measure,
+)
 from explorer.errors import ExplorerError
 
 KERNELS = [1, 3, 5, 7, 9]

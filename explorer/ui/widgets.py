@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
-
-import hashlib
-
 from PIL import Image
 
 from explorer.analysis import ModelReport, format_shape
-from explorer.images import NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
 from explorer.devices import available_devices
 from explorer.errors import ExplorerError, InvalidOptionError
 from explorer.formats import human, human_bytes
+from explorer.images import NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
+from explorer.weights import (
+    BUNDLED,
+    PRETRAINED,
+    RANDOM,
+    SOURCE_LABELS,
+    UPLOADED,
+    WeightsUnavailableError,
+    available_sources,
+    ensure_pretrained_cached,
+)
 from explorer.zoo import ArchitectureSpec, Option, get_spec, list_architectures
 
 DEFAULT_ARCHITECTURE = "lenet5"
@@ -214,3 +222,46 @@ def image_input(key: str = "image", default_sample: str = "cat") -> ChosenImage 
     if image.info.get(NOTE_KEY):
         st.info(image.info[NOTE_KEY])
     return ChosenImage(image, hashlib.sha256(data).hexdigest(), name)
+
+
+@dataclass
+class WeightsChoice:
+    """The weight source a person picked, an uploaded file if any, and its digest (a cache key)."""
+
+    source: str
+    upload: tuple[str, bytes] | None = None
+    digest: str = ""
+
+
+def weights_picker(name: str, key: str) -> WeightsChoice | None:
+    """Show the weight sources of ``name`` (bundled first where it exists); return the choice.
+
+    Pretrained weights are fetched here, with a progress bar; when they are unavailable the page says so
+    and random weights are used. Returns None (after st.info) while an upload is awaited.
+    """
+    sources = available_sources(name)
+    default = BUNDLED if BUNDLED in sources else RANDOM
+    source = st.radio("Weights", sources, index=sources.index(default), horizontal=True,
+                      format_func=SOURCE_LABELS.get, key=f"{key}:{name}")
+    if source == UPLOADED:
+        file = st.file_uploader("A state_dict saved with torch.save(model.state_dict()) or safetensors",
+                                type=["pt", "pth", "safetensors"], key=f"{key}_upload:{name}", max_upload_size=600)
+        if file is None:
+            st.info("Choose a weights file, or pick another source.")
+            return None
+        data = file.getvalue()
+        return WeightsChoice(source, (file.name, data), hashlib.sha256(data).hexdigest())
+    if source == PRETRAINED:
+        bar = st.progress(0.0, text="Looking for the pretrained weights in torch hub's cache...")
+        try:
+            ensure_pretrained_cached(name, lambda fraction, done: bar.progress(min(fraction, 1.0),
+                                                                               text=f"Downloading... {done}"))
+        except WeightsUnavailableError as error:
+            st.warning(str(error))
+            source = RANDOM
+        except ExplorerError as error:
+            st.error(str(error))
+            source = RANDOM
+        finally:
+            bar.empty()
+    return WeightsChoice(source)
