@@ -30,8 +30,11 @@ with layers_tab:
     depth = st.slider("Depth (collapse or expand containers)", 0, report.max_depth,
                       value=min(2, report.max_depth), key=f"table_depth:{choice.name}")
     ui.layer_table(report, depth)
-    st.caption(f"{len(report.layers)} rows in all (one per module call, containers included). "
-               "Leaf rows' MACs add up exactly to the total.")
+    st.caption(f"{len(report.layers)} rows in all (one per module call, containers included). A row's "
+               "params are its module's, everything inside it included; leaf rows' params and MACs add up "
+               "exactly to the totals.")
+    for line in formats.role_legend(report):
+        st.caption(line)
     base = f"{choice.name}-layers"
     columns = st.columns(4)
     columns[0].download_button("CSV", formats.to_csv(report), f"{base}.csv", "text/csv", icon=":material/download:")

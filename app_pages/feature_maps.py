@@ -8,6 +8,7 @@ from explorer.activations import (
     DEFAULT_BUDGET_BYTES,
     capture_points,
     check_memory,
+    class_scores,
     first_conv_weight,
     top_k,
 )
@@ -85,7 +86,7 @@ st.caption(f"Forward pass on {device}: {result.seconds * 1000:.1f} ms ({how}). "
            f"Output of {labels[point]}: {'x'.join(map(str, activation.shape))}.")
 
 if predict and result.output is not None:
-    st.plotly_chart(charts.predictions_chart(top_k(result.output, loaded.categories)))
+    st.plotly_chart(charts.predictions_chart(top_k(class_scores(loaded.model, result.output), loaded.categories)))
 
 if activation.dim() == 3:
     count = activation.shape[0]

@@ -192,6 +192,14 @@ def capture(model: nn.Module, inputs: torch.Tensor, points: Sequence[str], stop_
                          output.detach().cpu() if isinstance(output, torch.Tensor) else None, seconds, stopped)
 
 
+def class_scores(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
+    """Return scores where larger means more likely: the output itself, negated for distance outputs.
+
+    LeNet-5 as published (``lenet5_1998``) outputs squared distances to each class's code: the smallest wins.
+    """
+    return -output if getattr(model, "output_is_distance", False) else output
+
+
 def top_k(output: torch.Tensor, categories: Sequence[str] | None, k: int = 5) -> list[tuple[str, float]]:
     """Return the k most probable classes of a 1 x N output as (name, probability)."""
     probabilities = torch.softmax(output.float().flatten(), dim=0)
@@ -206,7 +214,7 @@ def classify(model: nn.Module, preprocessing: Any, categories: Sequence[str] | N
     device = next(model.parameters()).device
     batch = torch.cat([preprocessing.tensor(image) for image in images]).to(device)
     with torch.inference_mode():
-        outputs = model(batch).cpu()
+        outputs = class_scores(model, model(batch)).cpu()
     return [top_k(row[None], categories, 1)[0] for row in outputs]
 
 

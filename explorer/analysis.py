@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import math
 import threading
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, Iterable
 
 import torch
@@ -41,9 +43,34 @@ MAX_INPUT_CHANNELS = 4096
 Shape = tuple[int, ...]
 
 
+class RowRole(StrEnum):
+    """What a row of the layer table stands for."""
+
+    MODULE = "module"  # a module call
+    OPS = "functional ops"  # multiply-accumulates a container computes itself (e.g. attention products)
+    OWN_PARAMETERS = "own parameters"  # parameters a container holds itself, outside any child
+    USED_BY_PARENT = "weights used by the parent"  # never called; its parent uses its weights functionally
+    NOT_RUN = "not run"  # neither its code nor its weights took part in the forward pass
+
+
+ROLE_EXPLANATIONS = {
+    RowRole.OPS: "matrix products the container computes itself (e.g. attention), outside any child module",
+    RowRole.OWN_PARAMETERS: "parameters the container holds itself, outside any child module",
+    RowRole.USED_BY_PARENT: "the module is never called: its parent uses its weights in a functional call, "
+                            "so its parameters are counted here and its MACs on the parent",
+    RowRole.NOT_RUN: "neither its code nor its weights took part in this forward pass (e.g. an auxiliary "
+                     "classifier in eval mode); its parameters still count in the total",
+}
+
+
 @dataclass
 class LayerRow:
-    """One module call (or the functional operations a container runs itself) in execution order."""
+    """One row of the layer table: a module call, or what a container does or holds itself (see RowRole).
+
+    ``params`` are inclusive (a row holds its children's), each parameter tensor counted once, on the
+    first call of the first module that owns it; leaf rows add up exactly to the totals, as MACs do.
+    ``connections`` are LeCun's: multiply-accumulates plus bias additions.
+    """
 
     name: str
     type: str
@@ -58,12 +85,19 @@ class LayerRow:
     params: int = 0
     trainable_params: int = 0
     macs: int = 0
+    connections: int = 0
     output_bytes: int = 0
     receptive_field: tuple[int, int] | None = None
     jump: tuple[int, int] | None = None
     is_leaf: bool = True
-    executed: bool = True
+    role: RowRole = RowRole.MODULE
+    note: str = ""  # for the rows that are not plain module calls: what they hold
     parent: int | None = None  # index of the enclosing row in ModelReport.layers
+
+    @property
+    def executed(self) -> bool:
+        """Return False only for a module none of whose code or weights took part in the forward pass."""
+        return self.role is not RowRole.NOT_RUN
 
     @property
     def frozen_params(self) -> int:
@@ -137,6 +171,7 @@ class ModelReport:
             item = asdict(row)
             item["frozen_params"] = row.frozen_params
             item["flops"] = row.flops
+            item["executed"] = row.executed
             layers.append(item)
         return {
             "architecture": self.architecture,
@@ -153,7 +188,8 @@ class ModelReport:
             "buffer_bytes": self.buffer_bytes,
             "built_on": self.built_on,
             "conventions": "MACs = multiply-accumulates of conv, linear, matmul and attention; "
-                           "FLOPs = 2 x MACs; activation_bytes = distinct leaf outputs at batch 1",
+                           "FLOPs = 2 x MACs; connections = MACs + bias additions; params are inclusive and "
+                           "leaf rows add up to the totals; activation_bytes = distinct leaf outputs at batch 1",
             "layers": layers,
         }
 
@@ -185,12 +221,15 @@ class ModelReport:
             "frozen_params": [row.frozen_params for row in rows],
             "macs": [row.macs for row in rows],
             "flops": [row.flops for row in rows],
+            "connections": [row.connections for row in rows],
             "share_of_macs": [row.macs / total for row in rows],
             "output_bytes": [row.output_bytes for row in rows],
             "receptive_field": [_format_pair(row.receptive_field) for row in rows],
             "jump": [_format_pair(row.jump) for row in rows],
             "is_leaf": [row.is_leaf for row in rows],
             "executed": [row.executed for row in rows],
+            "role": [str(row.role) for row in rows],
+            "note": [row.note for row in rows],
         })
 
 
@@ -285,9 +324,15 @@ class _Tracer(TorchDispatchMode):
         self.total_macs = 0
         self.on_op: Any = None  # set by the _Recorder: records the dataflow
         self.fields = _TensorMap()
+        self.parameter_ids: set[int] = set()  # ids of the model's parameters (the model keeps them alive)
+        self.used_parameter_ids: set[int] = set()  # those that were an operand of some operation
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        for arg in args:
+            for tensor in (arg if isinstance(arg, (list, tuple)) else (arg,)):
+                if id(tensor) in self.parameter_ids:
+                    self.used_parameter_ids.add(id(tensor))
         packet = func._overloadpacket
         out = run_on_meta(packet, func, args, kwargs)
         formula = flop_registry.get(packet)
@@ -371,7 +416,6 @@ class _Frame:
     inputs: tuple[str, ...]
     graph_start: int
     children: list[LayerRow] = field(default_factory=list)
-    child_macs: int = 0
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
@@ -479,8 +523,6 @@ class _Recorder:
         frame = self.stack.pop()
         row = frame.row
         row.macs = self.tracer.total_macs - frame.macs_at_start
-        if self.stack:
-            self.stack[-1].child_macs += row.macs
         result = _first_tensor(output)
         if result is not None:
             row.output_shape = tuple(result.shape)
@@ -490,6 +532,9 @@ class _Recorder:
                 row.receptive_field, row.jump = field_.rf, field_.jump
         row.is_leaf = not frame.children
         if row.is_leaf:
+            row.connections = row.macs
+            if row.macs and result is not None and isinstance(getattr(module, "bias", None), torch.Tensor):
+                row.connections += result.numel()  # one bias addition per output value
             if result is not None:
                 self.leaf_outputs.append(result)
             if self.stack:  # the model itself is not a node of its own graph
@@ -497,16 +542,6 @@ class _Recorder:
                 stack = tuple(f.key for f in self.stack[1:]) + (frame.key,)
                 self.graph.append(DataflowNode(frame.key, "call_module", row.type, stack, frame.inputs))
                 self.producers.set(output, frame.key)
-        else:
-            own_macs = row.macs - frame.child_macs
-            if own_macs:
-                # The container ran matmuls of its own (e.g. attention): give them a leaf row so that
-                # leaf MACs always add up to the total.
-                ops_row = LayerRow(name=f"{row.name}.<ops>" if row.name else "<ops>",
-                                   type="functional ops", depth=row.depth + 1, macs=own_macs,
-                                   parent=frame.index)
-                frame.children.append(ops_row)
-                self.rows.append(ops_row)
 
 
 def _claim(parameters: Iterable[nn.Parameter], seen: set[int]) -> tuple[int, int]:
@@ -521,41 +556,88 @@ def _claim(parameters: Iterable[nn.Parameter], seen: set[int]) -> tuple[int, int
     return total, trainable
 
 
-def _attribute_parameters(recorder: _Recorder, model: nn.Module) -> list[LayerRow]:
-    """Fill each row's (inclusive) params; return rows for modules that hold parameters but never ran.
+def _uncalled_rows(recorder: _Recorder, model: nn.Module, used: set[int]) -> dict[int, list[LayerRow]]:
+    """Return rows for the modules that were never called, keyed by the id of the row they belong under.
 
-    The returned rows are meant to be appended after ``recorder.rows``.
+    A module that was not called but whose descendants were (a ModuleList iterated by its parent) gets no
+    row: its descendants' rows stand under the nearest called ancestor. Any other uncalled module with
+    parameters gets one row for its whole subtree, marked as used by the parent when one of its
+    parameters was an operand of some operation, else as not run.
     """
-    seen: set[int] = set()
-    executed = set(recorder.calls)
-    not_run: list[LayerRow] = []
-    # Modules that never ran (e.g. Inception's auxiliary classifier in eval mode) get rows of their own,
-    # attached to their nearest executed ancestor, so their parameters stay visible.
+    called_paths = {recorder.names[module] for module in recorder.calls}
+    ancestors_of_called = {path.rsplit(".", depth)[0] for path in called_paths if path
+                           for depth in range(1, path.count(".") + 1)} | {""}
+    first_frames = {frame.module: frame for frame in recorder.frame_of_row.values() if frame.row.call == 0}
+    rows: dict[int, list[LayerRow]] = {}
+    covered: list[str] = []  # uncalled subtrees that have a row already
     for name, module in model.named_modules():
-        if module in executed or not name:
+        if not name or module in recorder.calls or name in ancestors_of_called:
             continue
-        parent_name = name.rpartition(".")[0]
-        parent = model.get_submodule(parent_name) if parent_name else model
-        if parent not in executed:
-            continue  # an ancestor that never ran has a row already
-        total, trainable = _claim(module.parameters(), seen)
-        if total:
-            owner = next((f for f in recorder.frame_of_row.values() if f.module is parent and f.row.call == 0), None)
-            row = LayerRow(name=name, type=type(module).__name__, depth=name.count(".") + 1,
-                           params=total, trainable_params=trainable, executed=False,
-                           parent=owner.index if owner else None)
-            not_run.append(row)
-            if owner is not None:
-                owner.children.append(row)
-    # Children before parents: a row holds its children's parameters plus the ones no child claimed.
-    for row in reversed(recorder.rows):
+        if any(name.startswith(prefix + ".") for prefix in covered):
+            continue
+        covered.append(name)
+        parameters = list(module.parameters())
+        if not parameters:
+            continue
+        owner_path = name
+        while owner_path and model.get_submodule(owner_path) not in recorder.calls:
+            owner_path = owner_path.rpartition(".")[0]
+        owner = first_frames[model.get_submodule(owner_path) if owner_path else model].row
+        role = RowRole.USED_BY_PARENT if any(id(p) in used for p in parameters) else RowRole.NOT_RUN
+        rows.setdefault(id(owner), []).append(
+            LayerRow(name=name, type=type(module).__name__, depth=owner.depth + 1, role=role,
+                     note=str(role), **_layer_geometry(module)))
+    return rows
+
+
+def _finish_rows(recorder: _Recorder, model: nn.Module, used: set[int]) -> list[LayerRow]:
+    """Return the layer table in display order (each row followed by its subtree), counts filled in.
+
+    Each row's params are its subtree's, every tensor counted once (at the first call of the first module
+    that owns it). A container that computes or holds something outside its children gets a leaf row
+    for it (RowRole.OPS, RowRole.OWN_PARAMETERS), so leaf rows add up exactly to the totals.
+    """
+    uncalled = _uncalled_rows(recorder, model, used)
+    seen: set[int] = set()
+    ordered: list[LayerRow] = []
+
+    def finish(row: LayerRow, parent: int | None) -> None:
+        row.parent = parent
+        index = len(ordered)
+        ordered.append(row)
         frame = recorder.frame_of_row.get(id(row))
+        called = list(frame.children) if frame else []
+        children = called + uncalled.get(id(row), [])
+        for child in children[len(called):]:  # an uncalled module's row holds its whole subtree
+            child.params, child.trainable_params = _claim(model.get_submodule(child.name).parameters(), seen)
+        for child in children:
+            finish(child, index)
         if frame is None:
-            continue
-        own, own_trainable = _claim(frame.module.parameters(), seen)
-        row.params = own + sum(child.params for child in frame.children)
-        row.trainable_params = own_trainable + sum(child.trainable_params for child in frame.children)
-    return not_run
+            return
+        own_params, own_trainable = _claim(frame.module.parameters(), seen)
+        if not children:
+            row.params, row.trainable_params = own_params, own_trainable
+            return
+        prefix = f"{row.name}." if row.name else ""
+        own_macs = row.macs - sum(child.macs for child in children)
+        if own_macs:
+            ordered.append(LayerRow(name=f"{prefix}<ops>", type=str(RowRole.OPS), depth=row.depth + 1,
+                                    macs=own_macs, connections=own_macs, role=RowRole.OPS,
+                                    note=ROLE_EXPLANATIONS[RowRole.OPS], parent=index))
+            children.append(ordered[-1])
+        if own_params:
+            held = ", ".join(n for n, p in frame.module.named_parameters(recurse=False)) or "parameters of uncalled containers"
+            ordered.append(LayerRow(name=f"{prefix}<own parameters>", type=str(RowRole.OWN_PARAMETERS),
+                                    depth=row.depth + 1, params=own_params, trainable_params=own_trainable,
+                                    role=RowRole.OWN_PARAMETERS, note=held, parent=index))
+            children.append(ordered[-1])
+        row.params = sum(child.params for child in children)
+        row.trainable_params = sum(child.trainable_params for child in children)
+        row.connections = sum(child.connections for child in children)
+        row.is_leaf = False
+
+    finish(recorder.rows[0], None)
+    return ordered
 
 
 # ----------------------------------------------------------------------------------------------
@@ -620,6 +702,33 @@ def _explain_failure(error: Exception, frame: _Frame | None, input_shape: Shape,
     return InputShapeError(f"{layer} cannot take its input of shape {format_shape(got)}: {message}.{expected}")
 
 
+_FASTPATH_LOCK = threading.Lock()
+_fastpath_holders = 0
+
+
+@contextmanager
+def _unfused_attention():
+    """Keep nn.MultiheadAttention off its fused fast path while an analysis runs.
+
+    On a real CPU or CUDA module under ``no_grad``, MultiheadAttention runs one fused operation
+    (``_native_multi_head_attention``) that no FLOP formula covers: FlopCounterMode then reports vit_b_16
+    as 11.27 GMACs instead of 17.56. The switch is process-wide, so it is held with a count; other
+    threads' forward passes meanwhile take the unfused path, which computes the same values.
+    """
+    global _fastpath_holders
+    with _FASTPATH_LOCK:
+        if _fastpath_holders == 0:
+            torch.backends.mha.set_fastpath_enabled(False)
+        _fastpath_holders += 1
+    try:
+        yield
+    finally:
+        with _FASTPATH_LOCK:
+            _fastpath_holders -= 1
+            if _fastpath_holders == 0:
+                torch.backends.mha.set_fastpath_enabled(True)
+
+
 def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **config: Any) -> ModelReport:
     """Return the layer-by-layer analysis of ``arch`` at ``input_shape`` (C, H, W; batch 1).
 
@@ -651,6 +760,7 @@ def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **c
     dtype = first_param.dtype if first_param is not None and first_param.is_floating_point() else torch.float32
     full_shape = (1, channels, height, width)
     tracer = _Tracer()
+    tracer.parameter_ids = {id(p) for p in model.parameters()}
     recorder = _Recorder(model, tracer)
     with recorder, torch.no_grad():
         sample = (torch.empty if device.type == "meta" else torch.zeros)(full_shape, device=device, dtype=dtype)
@@ -659,7 +769,7 @@ def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **c
         recorder.graph.append(DataflowNode("input", "placeholder", "input", (), ()))
         try:
             # The math attention kernel is made of matmuls PyTorch can count; fused kernels are not.
-            with sdpa_kernel(SDPBackend.MATH), tracer:
+            with sdpa_kernel(SDPBackend.MATH), _unfused_attention(), tracer:
                 output = model(sample)
         except ExplorerError:
             raise
@@ -667,8 +777,7 @@ def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **c
             frame = recorder.stack[-1] if recorder.stack else None
             raise _explain_failure(error, frame, full_shape, default) from error
     recorder.graph.append(DataflowNode("output", "output", "output", (), recorder.sources([output])))
-    not_run = _attribute_parameters(recorder, model)
-    rows = recorder.rows + not_run
+    rows = _finish_rows(recorder, model, tracer.used_parameter_ids)
     seen_outputs: set[int] = set()
     activation_bytes = 0
     for tensor in recorder.leaf_outputs:

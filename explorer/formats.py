@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from explorer.analysis import ModelReport, format_shape
+from explorer.analysis import ROLE_EXPLANATIONS, ModelReport, RowRole, format_shape
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 
@@ -13,9 +13,15 @@ EXPORT_COLUMNS = {
     "name": "Layer", "type": "Type", "depth": "Depth", "input_shape": "Input (CxHxW)",
     "output_shape": "Output (CxHxW)", "kernel": "Kernel", "stride": "Stride", "padding": "Padding",
     "groups": "Groups", "params": "Params", "trainable_params": "Trainable", "frozen_params": "Frozen",
-    "macs": "MACs", "flops": "FLOPs (2xMACs)", "output_bytes": "Output bytes",
-    "receptive_field": "Receptive field", "jump": "Jump",
+    "macs": "MACs", "flops": "FLOPs (2xMACs)", "connections": "Connections", "output_bytes": "Output bytes",
+    "receptive_field": "Receptive field", "jump": "Jump", "role": "Row",
 }
+
+
+def role_legend(report: ModelReport) -> list[str]:
+    """Return one line per kind of special row the report has, saying what it means (for page and CLI)."""
+    present = {row.role for row in report.layers}
+    return [f"Rows marked \"{role}\": {ROLE_EXPLANATIONS[role]}." for role in ROLE_EXPLANATIONS if role in present]
 
 
 def _export_frame(report: ModelReport, depth: int | None):
@@ -103,8 +109,10 @@ def to_table(report: ModelReport, depth: int | None = None) -> str:
             continue
         indent = "  " * row.depth + ("" if row.depth == 0 else "└─")
         label = f"{indent}{row.name.rsplit('.', 1)[-1] or report.architecture} ({row.type})"
-        if not row.executed:
-            label += " [not run]"
+        if row.role is RowRole.OWN_PARAMETERS:
+            label = f"{indent}<own parameters: {row.note}>"
+        elif row.role in (RowRole.USED_BY_PARENT, RowRole.NOT_RUN):
+            label += f" [{row.role}]"
         rf = ""
         if row.receptive_field:
             rf = str(row.receptive_field[0]) if row.receptive_field[0] == row.receptive_field[1] \
@@ -118,6 +126,7 @@ def to_table(report: ModelReport, depth: int | None = None) -> str:
         return "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(cells))
 
     out = [rule, line(headers), rule, *(line(r) for r in body), rule]
+    out += role_legend(report)
     out += [f"{k}: {v}" for k, v in totals(report).items()]
     out.append(rule)
     return "\n".join(out) + "\n"

@@ -161,3 +161,12 @@ def test_classify_batches_images_and_names_the_classes():
     digit = load_image(sample_images()["digit 3"].read_bytes())
     ranked = classify(loaded.model, loaded.preprocessing, loaded.categories, [digit, digit.transpose(0)])
     assert ranked[0][0] == "3" and 0 < ranked[0][1] <= 1 and len(ranked) == 2
+
+
+def test_distance_outputs_rank_the_smallest_first():
+    from explorer.activations import class_scores
+
+    model = build("lenet5_1998")
+    distances = torch.tensor([[5.0, 1.0, 9.0]])
+    assert top_k(class_scores(model, distances), None, 1)[0][0] == "class 1"
+    assert top_k(class_scores(build("lenet5"), distances), None, 1)[0][0] == "class 2"

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.analysis import ModelReport, _adaptive_window, analyze
+from explorer.analysis import ModelReport, RowRole, _adaptive_window, analyze
 from explorer.errors import InputShapeError, InputTooSmallError, InvalidOptionError
 from explorer.zoo import build, list_architectures
 
@@ -33,7 +33,52 @@ def test_every_architecture_analyses_on_meta_and_leaf_macs_add_up(name):
     assert report.layers[0].macs == report.total_macs
     assert report.total_flops == 2 * report.total_macs
     assert report.activation_bytes > 0 and report.param_bytes == 4 * report.total_params
-    assert all(row.output_shape for row in report.layers if row.executed and row.type != "functional ops")
+    assert all(row.output_shape for row in report.layers if row.role is RowRole.MODULE)
+
+
+def _unique_numel(module: nn.Module) -> tuple[int, int]:
+    unique = {id(p): p for p in module.parameters()}.values()
+    return sum(p.numel() for p in unique), sum(p.numel() for p in unique if p.requires_grad)
+
+
+@pytest.mark.parametrize("name", list_architectures())
+def test_every_row_shows_exactly_its_modules_parameters_and_leaf_rows_add_up(name):
+    report = analyzed(name)
+    with torch.device("meta"):
+        model = build(name)
+    assert sum(row.params for row in report.leaves()) == report.total_params
+    assert sum(row.trainable_params for row in report.leaves()) == report.trainable_params
+    assert sum(row.connections for row in report.leaves()) == report.layers[0].connections
+    for row in report.layers:
+        if row.role in (RowRole.OPS, RowRole.OWN_PARAMETERS):
+            assert row.is_leaf and report.layers[row.parent].name == row.name.rpartition(".<")[0]
+            continue
+        if row.call == 0:  # a module called again shows its parameters at its first call
+            assert (row.params, row.trainable_params) == _unique_numel(model.get_submodule(row.name)), row.name
+        if row.role in (RowRole.USED_BY_PARENT, RowRole.NOT_RUN):
+            assert row.macs == 0 and row.is_leaf and report.layers[row.parent].role is RowRole.MODULE
+
+
+@pytest.mark.parametrize("name", list_architectures())
+def test_not_run_only_where_no_code_or_weight_took_part(name):
+    # The oracle is autograd (on the meta device, so it is cheap): a parameter took part iff it gets a gradient.
+    report = analyzed(name)
+    if report.built_on == "meta":
+        with torch.device("meta"):
+            model = build(name)
+    else:
+        model = build(name).to("meta")
+    model.requires_grad_(True)  # frozen parameters too: the question is only whether they took part
+    output = model(torch.empty(report.input_shape, device="meta"))
+    output = output[0] if isinstance(output, tuple) else output
+    output.sum().backward()
+    marked = {row.name: row.role for row in report.layers if row.role in (RowRole.USED_BY_PARENT, RowRole.NOT_RUN)}
+    for path, module in model.named_modules():
+        took_part = any(p.grad is not None for p in module.parameters())
+        if path in marked:
+            assert took_part == (marked[path] is RowRole.USED_BY_PARENT), path
+        elif not took_part and any(True for _ in module.parameters()):
+            assert any(path.startswith(name + ".") for name in marked), f"{path} took no part but is not marked"
 
 
 @pytest.mark.parametrize("row", reference_rows(), ids=lambda r: r.name)
@@ -293,3 +338,70 @@ def test_parent_links_form_the_module_tree(name):
         children = [r for r in report.layers if r.parent == index]
         if children:
             assert row.params >= sum(c.params for c in children) and row.macs == sum(c.macs for c in children)
+
+
+def test_attention_children_are_weights_used_by_the_parent_not_leaves_counted_twice():
+    report = analyzed("vit_b_16")
+    rows = {row.name: row for row in report.layers}
+    attention = rows["encoder.layers.encoder_layer_0.self_attention"]
+    out_proj = rows["encoder.layers.encoder_layer_0.self_attention.out_proj"]
+    assert out_proj.role is RowRole.USED_BY_PARENT and out_proj.executed and out_proj.macs == 0
+    assert out_proj.params == 768 * 768 + 768
+    assert attention.params == 4 * 768 * 768 + 4 * 768 and not attention.is_leaf
+    # the attention's MACs stay on it: projections plus the QK^T and AV products
+    assert attention.macs == 524_391_936 == rows["encoder.layers.encoder_layer_0.self_attention.<ops>"].macs
+    assert rows["encoder.layers.encoder_layer_0.self_attention.<own parameters>"].note == "in_proj_weight, in_proj_bias"
+    assert rows["<own parameters>"].params == 768 and rows["encoder.<own parameters>"].params == 197 * 768
+    swin = {row.name: row for row in analyzed("swin_t").layers}
+    assert swin["features.1.0.attn.qkv"].role is RowRole.USED_BY_PARENT
+
+
+def test_modules_inside_an_uncalled_module_list_show_their_parameters():
+    rows = {row.name: row for row in analyzed("maxvit_t").layers}
+    assert "blocks" not in rows  # the ModuleList is iterated, never called: its layers stand under the model
+    assert rows["blocks.0.layers.0.layers.MBconv.layers.conv_a.0"].params == 16_384
+    assert rows["blocks.0"].params == 30_105_160 - sum(rows[f"blocks.{i}"].params for i in (1, 2, 3))
+
+
+def test_container_parameters_get_a_row_of_their_own():
+    rows = {row.name: row for row in analyzed("convnext_tiny").layers}
+    own = rows["features.1.0.<own parameters>"]
+    assert own.role is RowRole.OWN_PARAMETERS and own.note == "layer_scale" and own.params == 96
+    assert sum(row.params for row in rows.values() if row.role is RowRole.OWN_PARAMETERS) == 6_624
+
+
+class _CalledTwice(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(torch.relu(self.conv(x)))
+
+
+def test_a_module_called_twice_shows_its_parameters_at_the_first_call():
+    report = analyze(_CalledTwice(), (3, 8, 8))
+    first, second = [row for row in report.layers if row.name == "conv"]
+    assert (first.call, first.params, second.call, second.params) == (0, 84, 1, 0)
+    assert first.macs == second.macs == 3 * 3 * 9 * 64 and first.connections == first.macs + 3 * 64
+
+
+@pytest.mark.parametrize("layer, trainable, connections", [
+    ("c1", 156, 122_304), ("s2", 12, 5_880), ("c3", 1_516, 151_600), ("s4", 32, 2_000),
+    ("c5", 48_120, 48_120), ("f6", 10_164, 10_164),
+])
+def test_lenet5_1998_layers_have_the_papers_parameters_and_connections(layer, trainable, connections):
+    row = next(row for row in analyzed("lenet5_1998").layers if row.name == layer)
+    assert (row.trainable_params, row.frozen_params, row.connections) == (trainable, 0, connections)
+
+
+def test_lenet5_1998_totals_and_its_fixed_rbf_output():
+    report = analyzed("lenet5_1998")
+    assert (report.trainable_params, report.frozen_params) == (60_000, 840)
+    assert report.layers[0].connections == 340_908  # the paper: "340,908 connections, but only 60,000 free parameters"
+    rbf = next(row for row in report.layers if row.name == "output")
+    assert (rbf.params, rbf.frozen_params, rbf.macs, rbf.output_shape) == (840, 840, 840, (1, 10))
+    shapes = [row.output_shape for row in report.layers if row.depth == 1]
+    assert shapes == [(1, 6, 28, 28), (1, 6, 14, 14), (1, 16, 10, 10), (1, 16, 5, 5), (1, 120), (1, 84), (1, 10)]
+    # the course's version is unchanged: C3 fully connected, plain averaging, a linear output
+    assert (analyzed("lenet5").total_params, analyzed("lenet5").total_macs) == (61_706, 416_520)

@@ -11,7 +11,7 @@ from explorer.zoo import build, get_spec, list_architectures
 from explorer.zoo.efficientnet_scaled import compound_scaling
 from explorer.zoo.families import FAMILIES
 
-CLASSICS = ["lenet5", "alexnet_2012", "vgg16", "resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2",
+CLASSICS = ["lenet5", "lenet5_1998", "alexnet_2012", "vgg16", "resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2",
             "efficientnet_b0"]
 BLOCKS = ["plain_conv", "pointwise_conv", "residual_block", "inception_module", "depthwise_separable",
           "inverted_residual", "mbconv_se"]
@@ -111,3 +111,29 @@ def test_efficientnet_compound_scaling_follows_the_paper():
 def test_in_channels_option_sets_the_default_input():
     assert get_spec("lenet5").default_input_shape({"in_channels": 3}) == (3, 32, 32)
     assert get_spec("plain_conv").default_input_shape({"in_channels": 16}) == (16, 28, 28)
+
+
+def test_lenet5_1998_follows_table_i_and_computes_squared_distances():
+    from explorer.zoo.lenet_1998 import PartialConv2d, TABLE_I, c3_inputs, digit_codes
+
+    inputs = c3_inputs()
+    assert [len(chosen) for chosen in inputs] == [3] * 6 + [4] * 9 + [6]
+    assert inputs[0] == (0, 1, 2) and inputs[4] == (0, 4, 5) and inputs[14] == (0, 2, 3, 5)
+    assert all(line.count("X") == 10 for line in TABLE_I)
+    codes = digit_codes()
+    assert codes.shape == (10, 84) and set(codes.unique().tolist()) == {-1.0, 1.0}
+    assert len({tuple(row.tolist()) for row in codes}) == 10
+    model = build("lenet5_1998")
+    # C3 map j really reads only its inputs: a change in any other S2 map leaves it unchanged
+    c3 = model.c3.conv
+    assert isinstance(c3, PartialConv2d)
+    x = torch.randn(1, 6, 14, 14)
+    changed = x.clone()
+    changed[:, 3] += 1.0
+    moved = (c3(changed) - c3(x)).abs().amax(dim=(0, 2, 3)) > 0
+    assert moved.tolist() == [3 in chosen for chosen in inputs]
+    # the output is the squared distance to each code, and the code itself is at distance 0
+    f6 = torch.randn(2, 84)
+    assert torch.allclose(model.output(f6), torch.cdist(f6, codes) ** 2, atol=1e-3)
+    assert model.output(codes[3:4]).argmin().item() == 3
+    assert not model.output.weight.requires_grad

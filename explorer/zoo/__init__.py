@@ -7,7 +7,14 @@ from typing import Any
 from torch import nn
 
 from explorer.errors import InvalidOptionError
-from explorer.zoo import alexnet_2012, blocks, efficientnet_scaled, lenet, mobilenet_v1  # noqa: F401 (register)
+from explorer.zoo import (  # noqa: F401 (register)
+    alexnet_2012,
+    blocks,
+    efficientnet_scaled,
+    lenet,
+    lenet_1998,
+    mobilenet_v1,
+)
 from explorer.zoo.registry import ArchitectureSpec, Option, all_specs, get_spec
 from explorer.zoo.torchvision_models import register_torchvision_models
 

@@ -35,7 +35,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in [
         "and average pooling; a modern re-telling uses ReLU and max pooling.",
         "One course note describes a modernised LeNet-5 (ReLU, max pooling, a third 5x5 convolution with "
         "120 filters) as if it were the 1998 network. The 1998 network averages and uses tanh; both are "
-        "offered here (lenet5 and lenet5_modern), and their parameter counts are the same.",
+        "offered here (lenet5 and lenet5_modern), and their parameter counts are the same. Both notes also "
+        "simplify the paper: its C3 reads only some of S2's maps, its subsampling layers have a trainable "
+        "coefficient and bias, and its outputs are Euclidean RBF units (lenet5_1998 is the paper's network: "
+        "60,000 trainable parameters, not 61,706).",
     ),
     Family(
         "AlexNet", 2012, "ImageNet Classification with Deep Convolutional Neural Networks",

@@ -57,9 +57,12 @@ def _options(activation: str, pooling: str, c5: str) -> dict[str, Option]:
     }
 
 
-@register("lenet5", display_name="LeNet-5 (1998)", options=_options("tanh", "avg", "linear"), **_COMMON)
+@register("lenet5", display_name="LeNet-5 (course notes)", options=_options("tanh", "avg", "linear"), **_COMMON)
 def lenet5(**config) -> nn.Module:
-    """Return the 1998 LeNet-5: tanh, 2x2 average pooling, FC 400-120-84-10 (61,706 parameters)."""
+    """Return LeNet-5 as course note 000 tells it: tanh, 2x2 average pooling, FC 400-120-84-10 (61,706 params).
+
+    ``lenet5_1998`` is the network exactly as the paper built it.
+    """
     return LeNet5(**config)
 
 

@@ -112,3 +112,25 @@ def test_explanation_names_the_seed_errata_and_source_shows_the_code(open_page):
 def test_the_sidebar_offers_the_cpu(open_page):
     at = open_page(PAGE, arch="lenet5")
     assert "cpu" in at.sidebar.selectbox(key="device").options[0].lower()
+
+
+def test_lenet5_1998_shows_trainable_and_frozen_connections_and_its_table(open_page):
+    at = open_page(PAGE, arch="lenet5_1998")
+    assert not at.exception and not at.error
+    assert "60,840 · trainable 60,000 · frozen 840" in caption_texts(at)
+    frame = at.dataframe[0].value
+    rows = {name: row for name, row in zip(frame["name"], frame.itertuples())}
+    assert (rows["c1"].params, rows["c1"].connections) == (156, 122_304)
+    assert (rows["output"].trainable_params, rows["output"].frozen_params) == (0, 840)
+    explanation = "\n".join(m.value for m in at.markdown)
+    assert "| S2 \\ C3 | 0 | 1 |" in explanation and "break" in explanation and "2,416" in explanation
+
+
+def test_rows_whose_weights_a_parent_uses_are_marked_and_explained(open_page):
+    at = open_page(PAGE, arch="vit_b_16")
+    at.slider(key="table_depth:vit_b_16").set_value(5).run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    out_proj = frame[frame["name"] == "encoder.layers.encoder_layer_0.self_attention.out_proj"].iloc[0]
+    assert out_proj["note"] == "weights used by the parent" and out_proj["params"] == 590_592
+    assert any(text.startswith('Rows marked "weights used by the parent"') for text in caption_texts(at))

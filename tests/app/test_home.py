@@ -6,7 +6,7 @@ from explorer.analysis import analyze
 from explorer.formats import human
 from explorer.zoo import get_spec
 
-CLASSICS = ["lenet5", "alexnet_2012", "googlenet", "vgg16", "resnet50", "mobilenet_v1", "mobilenet_v2",
+CLASSICS = ["lenet5", "lenet5_1998", "alexnet_2012", "googlenet", "vgg16", "resnet50", "mobilenet_v1", "mobilenet_v2",
             "efficientnet_b0"]
 
 

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_home_gallery_link_opens_the_architecture_page(page, app_url):
     page.goto(app_url)
-    page.get_by_text("1998 · LeNet-5 (1998)").wait_for(timeout=120_000)
+    page.get_by_text("1998 · LeNet-5 (course notes)").wait_for(timeout=120_000)
     wait_until_idle(page)
     assert_no_exception(page)
     page.get_by_role("link", name="Open on the Architecture page").nth(4).click()  # ResNet-50's card
