@@ -14,7 +14,7 @@ def test_home_gallery_link_opens_the_architecture_page(page, app_url):
     page.get_by_text("1998 · LeNet-5 (course notes)").wait_for(timeout=120_000)
     wait_until_idle(page)
     assert_no_exception(page)
-    page.get_by_role("link", name="Open on the Architecture page").nth(4).click()  # ResNet-50's card
+    page.get_by_role("link", name="Open on the Architecture page").nth(5).click()  # ResNet-50's card
     page.wait_for_url("**/architecture?arch=resnet50**", timeout=60_000)
     page.get_by_role("heading", name="ResNet-50").wait_for(timeout=120_000)
     wait_until_idle(page)
@@ -37,6 +37,29 @@ def test_direct_link_shows_table_chart_and_diagram(page, app_url):
     assert page.locator("[data-testid=stGraphVizChart] svg text").filter(has_text="+").count() >= 1
     page.get_by_role("tab", name="Explanation").click()
     page.get_by_text("Skip connections let very deep nets learn the identity").first.wait_for(timeout=30_000)
+    assert_no_exception(page)
+
+
+def test_lenet5_1998_shows_frozen_rbf_codes_and_the_connection_table(page, app_url):
+    page.goto(f"{app_url}/architecture?arch=lenet5_1998")
+    page.get_by_role("heading", name="LeNet-5 (1998 paper, exact)").wait_for(timeout=120_000)
+    wait_until_idle(page)
+    page.get_by_text("60,840 · trainable 60,000 · frozen 840").wait_for(state="visible", timeout=30_000)
+    page.locator("[data-testid=stDataFrame]").first.wait_for(state="visible", timeout=60_000)
+    page.get_by_role("tab", name="Explanation").click()
+    table = page.locator("table").filter(has_text="S2 \\ C3")
+    table.first.wait_for(state="visible", timeout=30_000)
+    assert table.first.locator("tr").count() == 7 and "break" in page.inner_text("body")
+    assert_no_exception(page)
+
+
+def test_vit_rows_say_which_weights_the_parent_uses(page, app_url):
+    page.goto(f"{app_url}/architecture?arch=vit_b_16")
+    page.get_by_role("heading", name="vit_b_16").or_(page.get_by_role("heading", name="ViT-B/16")).first.wait_for(
+        timeout=120_000)
+    wait_until_idle(page)
+    page.get_by_text('Rows marked "weights used by the parent"').wait_for(state="visible", timeout=30_000)
+    page.get_by_text('Rows marked "own parameters"').wait_for(state="visible", timeout=30_000)
     assert_no_exception(page)
 
 
