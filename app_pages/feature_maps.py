@@ -66,7 +66,7 @@ with right:
     st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(loaded.preprocessing.describe(), 1)))
     inputs = loaded.preprocessing.tensor(picture.image)
 
-points = capture_points(loaded.model)
+points = capture_points(loaded.model, report.calls())
 labels = {p.name: p.label for p in points}
 names = [p.name for p in points]
 first_conv = next((row.name for row in report.leaves() if row.type == "Conv2d"), names[0])

@@ -58,8 +58,13 @@ class CaptureResult:
     stopped_early: bool
 
 
-def capture_points(model: nn.Module) -> list[CapturePoint]:
-    """Return every capture point of ``model`` in module order, with labels that name branch roles."""
+def capture_points(model: nn.Module, calls: dict[str, int] | None = None) -> list[CapturePoint]:
+    """Return every capture point of ``model`` in module order, with labels that name branch roles.
+
+    ``calls`` maps a module path to how often one forward pass calls it (``ModelReport.calls()``): a
+    module called more than once (ResNet's shared ReLU) gets one point per call, ``path@N`` for call N+1.
+    """
+    calls = calls or {}
     points: list[CapturePoint] = []
     roles: dict[str, str] = {}
     for path, module in model.named_modules():
@@ -84,7 +89,10 @@ def capture_points(model: nn.Module) -> list[CapturePoint]:
         if not path:
             continue
         role = f" — {roles[path]}" if path in roles else ""
-        points.append(CapturePoint(path, f"{path} ({type(module).__name__}){role}"))
+        count = calls.get(path, 1)
+        label = f"{path} ({type(module).__name__}){role}"
+        points.append(CapturePoint(path, label + (f" — call 1 of {count}" if count > 1 else "")))
+        points += [CapturePoint(f"{path}@{n}", f"{label} — call {n + 1} of {count}") for n in range(1, count)]
         if isinstance(module, (BasicBlock, Bottleneck)):
             if module.downsample is None:
                 points.append(CapturePoint(f"{path}:shortcut", f"{path} — shortcut (identity: the block's input)"))
@@ -132,10 +140,15 @@ def capture(model: nn.Module, inputs: torch.Tensor, points: Sequence[str], stop_
         if stop_early and len(results) == len(wanted):
             raise _Stop
 
-    def on_output(point: str):
+    def on_output(point: str, call: int):
+        seen = 0
+
         def hook(module: nn.Module, args: Any, output: Any) -> None:
+            nonlocal seen
             if threading.get_ident() == thread and point not in results:
-                keep(point, output)
+                seen += 1
+                if seen == call + 1:
+                    keep(point, output)
         return hook
 
     def on_block_input(point: str):
@@ -159,8 +172,10 @@ def capture(model: nn.Module, inputs: torch.Tensor, points: Sequence[str], stop_
     try:
         for point in wanted:
             path, _, role = point.partition(":")
+            path, _, call_text = path.partition("@")
             module = modules.get(path)
-            if module is None or not path or (role and not isinstance(module, (BasicBlock, Bottleneck))):
+            if module is None or not path or (role and not isinstance(module, (BasicBlock, Bottleneck))) \
+                    or (call_text and not (call_text.isdigit() and not role)):
                 raise CaptureError(f"There is no capture point {point!r} in this model.")
             if role == "shortcut":
                 handles.append(module.register_forward_pre_hook(on_block_input(point)))
@@ -170,7 +185,7 @@ def capture(model: nn.Module, inputs: torch.Tensor, points: Sequence[str], stop_
             elif role:
                 raise CaptureError(f"There is no capture point {point!r} in this model.")
             else:
-                handles.append(module.register_forward_hook(on_output(point)))
+                handles.append(module.register_forward_hook(on_output(point, int(call_text or 0))))
         output = None
         stopped = False
         start = time.perf_counter()

@@ -160,6 +160,14 @@ class ModelReport:
         """Return the deepest row's depth."""
         return max((row.depth for row in self.layers), default=0)
 
+    def calls(self) -> dict[str, int]:
+        """Return how many times the forward pass called each module, by module path."""
+        counts: dict[str, int] = {}
+        for row in self.layers:
+            if row.role is RowRole.MODULE:
+                counts[row.name] = max(counts.get(row.name, 0), row.call + 1)
+        return counts
+
     def leaves(self) -> list[LayerRow]:
         """Return the rows that did their own work (no executed children), in execution order."""
         return [row for row in self.layers if row.is_leaf]

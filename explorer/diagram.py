@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from explorer.analysis import DataflowNode, LayerRow, ModelReport, format_shape
+from explorer.analysis import DataflowNode, LayerRow, ModelReport, RowRole, format_shape
 from explorer.formats import human
 
 MAX_DEFAULT_NODES = 40
@@ -119,12 +119,10 @@ _MERGE_SYMBOLS = {"add": "+", "iadd": "+", "add_": "+", "sub": "-", "cat": "conc
                   "stack": "stack", "mul": "x", "imul": "x", "mul_": "x", "matmul": "matmul", "bmm": "matmul"}
 
 
-def _rows_by_name(report: ModelReport) -> dict[str, LayerRow]:
-    rows: dict[str, LayerRow] = {}
-    for row in report.layers:
-        if row.call == 0 and row.executed:
-            rows.setdefault(row.name, row)
-    return rows
+def _rows_by_key(report: ModelReport) -> dict[str, LayerRow]:
+    """Return the module-call rows by dataflow key: the module path, with "@N" for its (N+1)-th call."""
+    return {(f"{row.name}@{row.call}" if row.call else row.name): row
+            for row in report.layers if row.role is RowRole.MODULE}
 
 
 def _module_detail(row: LayerRow | None) -> str:
@@ -153,7 +151,7 @@ def build_diagram(report: ModelReport, depth: int, collapse_repeats: bool = True
 
     Blocks named in ``expand`` are drawn one level deeper (their layers and merges), the rest grouped.
     """
-    rows = _rows_by_name(report)
+    rows = _rows_by_key(report)
     diagram = _dataflow_diagram(report, report.graph, rows, max(1, depth), frozenset(expand))
     for key in {n.cluster for n in diagram.nodes.values() if n.cluster}:
         row = rows.get(key)
@@ -200,7 +198,7 @@ def _dataflow_diagram(report: ModelReport, graph: list[DataflowNode], rows: dict
         if key is not None:
             if key not in nodes:
                 path = _path(key)
-                row = rows.get(path)
+                row = rows.get(key)
                 cluster = path.rpartition(".")[0]
                 title = path[len(cluster) + 1:] if cluster else path  # the cluster's box names the parent
                 if key != path:

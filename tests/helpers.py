@@ -1,4 +1,4 @@
-"""Shared test helpers: reference numbers from ../shared/reference and a cache of analyses."""
+"""Shared test helpers: reference numbers from tests/data (see its README) and a cache of analyses."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_DIR = next((p / "shared" / "reference" for p in [ROOT.parent, *ROOT.parents]
-                      if (p / "shared" / "reference").is_dir()), ROOT.parent / "shared" / "reference")
+REFERENCE_DIR = Path(__file__).resolve().parent / "data"
 
 
 @dataclass(frozen=True)

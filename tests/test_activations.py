@@ -170,3 +170,16 @@ def test_distance_outputs_rank_the_smallest_first():
     distances = torch.tensor([[5.0, 1.0, 9.0]])
     assert top_k(class_scores(model, distances), None, 1)[0][0] == "class 1"
     assert top_k(class_scores(build("lenet5"), distances), None, 1)[0][0] == "class 2"
+
+
+def test_each_call_of_a_module_called_three_times_is_its_own_capture_point():
+    from helpers import analyzed
+
+    model = build("resnet50")
+    points = {p.name: p.label for p in capture_points(model, analyzed("resnet50").calls())}
+    assert points["layer1.0.relu"].endswith("call 1 of 3") and points["layer1.0.relu@2"].endswith("call 3 of 3")
+    result = capture(model, torch.randn(1, 3, 224, 224), ["layer1.0.relu", "layer1.0.relu@1", "layer1.0.relu@2"])
+    shapes = [tuple(result.activations[p].shape) for p in ("layer1.0.relu", "layer1.0.relu@1", "layer1.0.relu@2")]
+    assert shapes == [(1, 64, 56, 56), (1, 64, 56, 56), (1, 256, 56, 56)]
+    with pytest.raises(CaptureError):
+        capture(model, torch.randn(1, 3, 224, 224), ["layer1.0.relu@x"])

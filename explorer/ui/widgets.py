@@ -61,8 +61,10 @@ class ArchitectureChoice:
 
 
 def _label(name: str) -> str:
+    # The registry name comes first: the picker's type-to-search ranks labels that start with the typed
+    # text above labels that merely contain it, so typing "resnet50" offers resnet50 before wide_resnet50_2.
     spec = get_spec(name)
-    return f"{spec.display_name} · {spec.family} {spec.year}" + ("" if spec.display_name == name else f" ({name})")
+    return f"{name} · " + ("" if spec.display_name == name else f"{spec.display_name} · ") + f"{spec.family} {spec.year}"
 
 
 def option_widget(name: str, option: Option, key: str) -> Any:

@@ -1,6 +1,6 @@
 """What each family of architectures is for and why it works, in our own words.
 
-Drawn from the course notes in shared/seeds/ and corrected where they are wrong (see ``errata``):
+Drawn from the course's two notes (000: the tour of classic networks; 002: their summary) and corrected where they are wrong (see ``errata``):
 the papers and torchvision win where the notes disagree with them.
 """
 

@@ -63,6 +63,20 @@ def test_vit_rows_say_which_weights_the_parent_uses(page, app_url):
     assert_no_exception(page)
 
 
+def test_typing_an_exact_name_in_the_picker_and_pressing_enter_opens_that_network(page, app_url):
+    page.goto(f"{app_url}/architecture")
+    page.get_by_role("heading", name="LeNet-5 (course notes)").wait_for(timeout=120_000)
+    wait_until_idle(page)
+    picker = page.locator("[data-testid=stMain] [data-testid=stSelectbox] input").first
+    picker.click()
+    page.keyboard.type("resnet50")
+    page.locator("[role=option]").first.wait_for(timeout=30_000)
+    assert page.locator("[role=option]").first.inner_text().startswith("resnet50 ·")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="ResNet-50").wait_for(timeout=60_000)
+    assert "arch=resnet50" in page.url and "wide" not in page.url
+
+
 def test_a_bad_link_shows_one_sentence_and_no_traceback(page, app_url):
     page.goto(f"{app_url}/architecture?arch=lenet5&input=8x8")
     page.get_by_text("would produce an empty output").wait_for(timeout=120_000)
