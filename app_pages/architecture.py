@@ -5,6 +5,8 @@ import streamlit as st
 from explorer import charts, formats, ui
 from explorer.diagram import blocks_with_merges, default_depth
 from explorer.errors import ExplorerError
+from explorer.ui import state
+from explorer.ui.messages import show_error
 from explorer.zoo.families import family
 
 st.title("Architecture")
@@ -14,7 +16,7 @@ try:
     with st.spinner(f"Analysing {spec.display_name} on the meta device..."):
         report = ui.cached_analysis(choice.name, items, choice.input_shape)
 except ExplorerError as error:
-    st.error(str(error))
+    show_error(str(error))
     st.stop()
 
 st.subheader(spec.display_name)
@@ -27,28 +29,33 @@ layers_tab, charts_tab, diagram_tab, explain_tab, source_tab = st.tabs(
     ["Layers", "Charts", "Diagram", "Explanation", "Source"])
 
 with layers_tab:
-    depth = st.slider("Depth (collapse or expand containers)", 0, report.max_depth,
-                      value=min(2, report.max_depth), key=f"table_depth:{choice.name}")
+    depth = st.slider("Depth (collapse or expand containers)", 0, report.max_depth, **state.bind(
+        f"architecture.depth.{choice.name}", min(2, report.max_depth), lambda d: 0 <= d <= report.max_depth))
     ui.layer_table(report, depth)
     st.caption(f"{len(report.layers)} rows in all (one per module call, containers included). A row's "
                "params are its module's, everything inside it included; leaf rows' params and MACs add up "
                "exactly to the totals.")
     for line in formats.role_legend(report):
         st.caption(line)
-    base = f"{choice.name}-layers"
+    shown_only = st.radio("Download", ["every row", f"the rows shown (depth {depth} or less)"], horizontal=True,
+                          **state.bind("architecture.download_rows", "every row")) != "every row"
+    limit = depth if shown_only else None
+    base = f"{choice.name}-layers" + (f"-depth{depth}" if shown_only else "")
     columns = st.columns(4)
-    columns[0].download_button("CSV", formats.to_csv(report), f"{base}.csv", "text/csv", icon=":material/download:")
-    columns[1].download_button("JSON", report.to_json(), f"{base}.json", "application/json",
+    columns[0].download_button("CSV", formats.to_csv(report, limit), f"{base}.csv", "text/csv",
                                icon=":material/download:")
-    columns[2].download_button("Markdown", formats.to_markdown(report), f"{base}.md", "text/markdown",
+    columns[1].download_button("JSON", formats.render(report, "json", limit), f"{base}.json", "application/json",
                                icon=":material/download:")
-    columns[3].download_button("LaTeX", formats.to_latex(report), f"{base}.tex", "application/x-tex",
+    columns[2].download_button("Markdown", formats.to_markdown(report, limit), f"{base}.md", "text/markdown",
+                               icon=":material/download:")
+    columns[3].download_button("LaTeX", formats.to_latex(report, limit), f"{base}.tex", "application/x-tex",
                                icon=":material/download:")
 
 with charts_tab:
-    log_scale = st.toggle("Logarithmic scale", value=True)
+    log_scale = st.toggle("Logarithmic scale", **state.bind("architecture.log_scale", True))
     st.plotly_chart(charts.params_and_macs_by_layer(report, log_scale))
-    kind = st.radio("Breakdown by block as", ["treemap", "sunburst"], horizontal=True)
+    kind = st.radio("Breakdown by block as", ["treemap", "sunburst"], horizontal=True,
+                    **state.bind("architecture.breakdown", "treemap"))
     left, right = st.columns(2)
     left.plotly_chart(charts.breakdown(report, "params", kind))
     right.plotly_chart(charts.breakdown(report, "macs", kind))
@@ -58,13 +65,15 @@ with charts_tab:
 with diagram_tab:
     suggested = default_depth(report)
     left, middle, right = st.columns([1, 1, 2])
-    diagram_depth = left.number_input("Group at module depth", 1, max(1, report.max_depth), suggested,
-                                      key=f"diagram_depth:{choice.name}")
-    collapse = middle.checkbox("Collapse identical repeated blocks (xN)", value=True,
-                               key=f"diagram_collapse:{choice.name}")
+    deepest = max(1, report.max_depth)
+    diagram_depth = left.number_input("Group at module depth", 1, deepest, **state.bind(
+        f"architecture.diagram_depth.{choice.name}", suggested, lambda d: 1 <= d <= deepest))
+    collapse = middle.checkbox("Collapse identical repeated blocks (xN)",
+                               **state.bind(f"architecture.collapse.{choice.name}", True))
     candidates = blocks_with_merges(report, int(diagram_depth))
-    expand = right.multiselect("Expand blocks (shows their skips and branches)", candidates,
-                               default=candidates[:1], key=f"diagram_expand:{choice.name}:{diagram_depth}")
+    expand = right.multiselect("Expand blocks (shows their skips and branches)", candidates, **state.bind(
+        f"architecture.expand.{choice.name}.{diagram_depth}", candidates[:1],
+        lambda chosen: set(chosen) <= set(candidates)))
     dot, boxes = ui.cached_dot(choice.name, items, choice.input_shape, int(diagram_depth), collapse, tuple(expand))
     if boxes > 400:
         st.warning(f"This view has {boxes} boxes; group at a smaller depth to read it.")

@@ -15,16 +15,17 @@ from explorer.augment import (
     to_json,
 )
 from explorer.errors import ExplorerError
+from explorer.ui import state
+from explorer.ui.messages import show_error
 from explorer.ui.pipeline_editor import pipeline_editor
 from explorer.weights import RANDOM
-from explorer.zoo import get_spec, list_architectures
 
 MAX_SIDE = 512
 
 st.title("Augmentation")
 st.caption("Mirroring, random cropping and colour shifting (the course's three), and more, on your own image.")
 
-picture = ui.image_input(key="aug_image")
+picture = ui.image_input(key="augment.image")
 if picture is None:
     st.stop()
 image = picture.image
@@ -32,44 +33,45 @@ if max(image.size) > MAX_SIDE:
     image = image.copy()
     image.thumbnail((MAX_SIDE, MAX_SIDE))
 
-steps = pipeline_editor()
+steps = pipeline_editor("augment.pipeline")
 controls = st.columns([2, 1, 1])
-count = controls[0].slider("Samples", 1, 32, 8, key="aug_count")
-st.session_state.setdefault("aug_seed", 0)
-seed = controls[1].number_input("Seed", 0, 10**6, key="aug_seed")
+count = controls[0].slider("Samples", 1, 32, **state.bind("augment.count", 8, lambda n: 1 <= n <= 32))
+seed = controls[1].number_input("Seed", 0, 10**6, **state.bind("augment.seed", 0, lambda n: 0 <= n <= 10**6))
 controls[2].button("Reshuffle", icon=":material/shuffle:",
-                   on_click=lambda: st.session_state.update(aug_seed=st.session_state["aug_seed"] + 1))
+                   on_click=lambda: state.put("augment.seed", (state.get("augment.seed", 0) + 1) % (10**6 + 1)))
 
 try:
     with st.spinner(f"Drawing {count} samples..."):
         samples = sample_grid(image, steps, count, int(seed))
         stages = step_by_step(image, steps, int(seed) * 1000)
 except (AugmentError, ExplorerError) as error:
-    st.error(str(error))
+    show_error(str(error))
     st.stop()
 
+predictions = None
 with st.expander("Does the network still agree?", expanded=False):
-    names = [n for n in list_architectures(kind="network")]
-    arch = st.selectbox("Architecture", names, index=names.index("lenet5"), key="aug_arch",
-                        format_func=lambda n: get_spec(n).display_name)
-    weights = ui.weights_picker(arch, "aug_weights")
-    predictions = None
-    if weights is not None:
+    choice = ui.architecture_picker(custom_input=False)
+    weights = ui.weights_picker(choice.name, "augment.weights")
+    asked = st.toggle(f"Classify the original and every sample with {choice.spec.display_name}",
+                      **state.bind("augment.classify", False))
+    if weights is not None and asked:
         try:
-            loaded = ui.cached_model(arch, ui.config_items(get_spec(arch).resolve_config()), weights.source,
+            loaded = ui.cached_model(choice.name, ui.config_items(choice.config), weights.source,
                                      ui.selected_device(), weights.digest, _upload=weights.upload)
             predictions = classify(loaded.model, loaded.preprocessing, loaded.categories, [image, *samples])
         except ExplorerError as error:
-            st.error(str(error))
+            show_error(str(error))
     if predictions:
         if weights.source == RANDOM:
             st.warning("Random weights: the classes are arbitrary, so whether they agree means nothing.")
         kept = sum(1 for name, _ in predictions[1:] if name == predictions[0][0])
-        st.metric("Samples that keep the original's top-1 class", f"{kept} of {count}", border=True,
+        st.metric(f"Samples that keep the original's top-1 class ({choice.spec.display_name})",
+                  f"{kept} of {count}", border=True,
                   help=f"original: {predictions[0][0]} ({predictions[0][1]:.0%})")
 
 left, right = st.columns([1, 3])
-caption = "original" + (f" · {predictions[0][0]} {predictions[0][1]:.0%}" if predictions else "")
+guesser = f"{choice.spec.display_name} guesses " if predictions else ""
+caption = "original" + (f" · {guesser}{predictions[0][0]} {predictions[0][1]:.0%}" if predictions else "")
 left.image(image, caption=caption, width="stretch")
 with right:
     for row_start in range(0, count, 4):

@@ -13,6 +13,7 @@ from explorer.activations import (
     top_k,
 )
 from explorer.errors import ExplorerError
+from explorer.images import default_sample
 from explorer.montage import (
     COLORMAPS,
     channel_statistics,
@@ -20,6 +21,8 @@ from explorer.montage import (
     montage,
     overlay,
 )
+from explorer.ui import state
+from explorer.ui.messages import show_error
 from explorer.weights import RANDOM
 
 st.title("Feature maps")
@@ -29,12 +32,12 @@ choice = ui.architecture_picker(custom_input=False)
 items = ui.config_items(choice.config)
 device = ui.selected_device()
 
-weights = ui.weights_picker(choice.name, "weights")
+weights = ui.weights_picker(choice.name, "feature_maps.weights")
 if weights is None:
     st.stop()
 source = weights.source
 
-picture = ui.image_input(default_sample="digit 3" if choice.name.startswith("lenet5") else "cat")
+picture = ui.image_input("feature_maps.image", default_sample=default_sample(choice.spec.input_shape[0]))
 if picture is None:
     st.stop()
 
@@ -43,11 +46,12 @@ try:
         loaded = ui.cached_model(choice.name, items, source, device, weights.digest, _upload=weights.upload)
     report = ui.cached_analysis(choice.name, items, None)
     with st.expander("Memory budget"):
-        budget_mb = st.number_input("Refuse forward passes whose activations exceed (MB)", 16, 65536,
-                                    DEFAULT_BUDGET_BYTES // 2**20, step=256)
+        budget_mb = st.number_input("Refuse forward passes whose activations exceed (MB)", 16, 65536, step=256,
+                                    **state.bind("feature_maps.budget_mb", DEFAULT_BUDGET_BYTES // 2**20,
+                                                 lambda mb: 16 <= mb <= 65536))
     check_memory(report.activation_bytes, 1, int(budget_mb) * 2**20)
 except ExplorerError as error:
-    st.error(str(error))
+    show_error(str(error))
     st.stop()
 
 if source == RANDOM:
@@ -70,15 +74,17 @@ points = capture_points(loaded.model, report.calls())
 labels = {p.name: p.label for p in points}
 names = [p.name for p in points]
 first_conv = next((row.name for row in report.leaves() if row.type == "Conv2d"), names[0])
-point = st.selectbox("Layer or branch point", names, index=names.index(first_conv), format_func=labels.get,
-                     key=f"point:{choice.name}", help="Any module, plus the shortcut and the sum of residual blocks")
+point = st.selectbox("Layer or branch point", names, format_func=labels.get,
+                     help="Any module, each call of a module called more than once, and the shortcut and the sum "
+                          "of residual blocks",
+                     **state.bind(f"feature_maps.point.{choice.name}", first_conv, lambda name: name in labels))
 predict = loaded.categories is not None
 try:
     with st.spinner(f"Running {choice.spec.display_name} on {device}..."):
         result = ui.cached_capture((choice.name, items, source, device, weights.digest), picture.digest, (point,),
                                    not predict, _loaded=loaded, _inputs=inputs)
 except ExplorerError as error:
-    st.error(str(error))
+    show_error(str(error))
     st.stop()
 activation = result.activations[point][0]
 how = "stopped once the layer was reached" if result.stopped_early else "ran to the end"
@@ -92,22 +98,26 @@ if activation.dim() == 3:
     count = activation.shape[0]
     controls = st.columns(4)
     normalisation = controls[0].radio("Normalise", ["channel", "shared"], horizontal=True,
-                                      help="channel: each tile uses its own range; shared: one range for all")
-    colormap = controls[1].selectbox("Colormap", COLORMAPS)
-    sort = controls[2].checkbox("Sort by mean activation")
+                                      help="channel: each tile uses its own range; shared: one range for all",
+                                      **state.bind("feature_maps.normalise", "channel"))
+    colormap = controls[1].selectbox("Colormap", COLORMAPS, **state.bind("feature_maps.colormap", COLORMAPS[0],
+                                                                          lambda name: name in COLORMAPS))
+    sort = controls[2].checkbox("Sort by mean activation", **state.bind("feature_maps.sort", False))
     per_page = 64
     pages = (count + per_page - 1) // per_page
-    page = controls[3].number_input(f"Page (of {pages})", 1, pages, 1) - 1 if pages > 1 else 0
+    page = controls[3].number_input(f"Page (of {pages})", 1, pages, **state.bind(
+        f"feature_maps.page.{choice.name}.{point}", 1, lambda n: 1 <= n <= pages)) - 1 if pages > 1 else 0
     shown = min(per_page, count)
     tiles = montage(activation, normalisation, colormap, sort, int(page), per_page,
                     min_tile=max(48, 720 // max(1, int(shown ** 0.5 + 0.999))))
     first, last = int(page) * per_page, min(count, (int(page) + 1) * per_page)
     st.image(tiles.image, caption=f"Channels {first}-{last - 1} of {count}"
              + (" (sorted by mean activation)" if sort else ""), width="content")
-    channel = st.number_input("Channel to inspect", 0, count - 1, tiles.channels[0])
+    channel = st.number_input("Channel to inspect", 0, count - 1, **state.bind(
+        f"feature_maps.channel.{choice.name}.{point}", tiles.channels[0], lambda c: 0 <= c < count))
     heat, blend = st.columns(2)
-    heat.plotly_chart(charts.channel_heatmap(activation[channel], f"Channel {channel}"))
-    blend.image(overlay(view.convert("RGB"), activation[channel], "magma"), width="stretch",
+    heat.plotly_chart(charts.channel_heatmap(activation[channel], f"Channel {channel}", colormap))
+    blend.image(overlay(view.convert("RGB"), activation[channel], colormap), width="stretch",
                 caption=f"Channel {channel} over the image the network sees")
     st.plotly_chart(charts.channel_statistics_chart(channel_statistics(activation),
                                                     f"Per-channel statistics of {point}"))

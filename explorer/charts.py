@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 
 from explorer.analysis import LayerRow, ModelReport, format_shape
 from explorer.formats import human, human_bytes
+from explorer.montage import plotly_colorscale
 
 _PARAMS_COLOUR = "#4C78A8"
 _MACS_COLOUR = "#F58518"
@@ -111,10 +112,10 @@ def totals_caption(report: ModelReport) -> str:
             f"({human(report.total_flops)} FLOPs)")
 
 
-def channel_heatmap(channel, title: str) -> go.Figure:
+def channel_heatmap(channel, title: str, colormap: str = "viridis") -> go.Figure:
     """Return one feature-map channel (H x W tensor) as a heatmap with the value under the mouse."""
     values = channel.float().numpy()
-    figure = go.Figure(go.Heatmap(z=values, colorscale="Viridis", hovertemplate="row %{y}, col %{x}: %{z:.4f}"
+    figure = go.Figure(go.Heatmap(z=values, colorscale=plotly_colorscale(colormap), hovertemplate="row %{y}, col %{x}: %{z:.4f}"
                                   "<extra></extra>"))
     figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     figure.update_layout(title=title, height=420, margin=dict(t=40, b=10, l=10, r=10))

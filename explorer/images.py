@@ -119,6 +119,11 @@ def load_image(data: bytes) -> Image.Image:
     return result
 
 
+def default_sample(channels: int) -> str:
+    """Return the bundled sample that suits a network taking ``channels`` input channels (a digit for 1)."""
+    return "digit 3" if channels == 1 else "cat"
+
+
 def sample_images() -> dict[str, Path]:
     """Return the bundled sample images (assets/images/), name -> path, sorted by name."""
     if not SAMPLES_DIR.is_dir():

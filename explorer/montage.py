@@ -16,13 +16,18 @@ _PLOTLY_NAMES = {"viridis": "Viridis", "magma": "Magma", "inferno": "Inferno", "
                  "RdBu": "RdBu_r"}
 
 
+def plotly_colorscale(name: str) -> str:
+    """Return the plotly colorscale that draws colormap ``name`` (from COLORMAPS) in charts."""
+    return _PLOTLY_NAMES.get(name, "Greys_r" if name == "gray" else name)
+
+
 @functools.cache
 def colormap_lut(name: str) -> np.ndarray:
     """Return a 256 x 3 uint8 lookup table for a colormap name from COLORMAPS."""
     if name == "gray":
         ramp = np.arange(256, dtype=np.uint8)
         return np.stack([ramp, ramp, ramp], axis=1)
-    colours = plotly.colors.sample_colorscale(_PLOTLY_NAMES[name], np.linspace(0, 1, 256).tolist())
+    colours = plotly.colors.sample_colorscale(plotly_colorscale(name), np.linspace(0, 1, 256).tolist())
     rows = [[int(round(float(c))) for c in colour[colour.index("(") + 1:-1].split(",")] for colour in colours]
     return np.array(rows, dtype=np.uint8)
 

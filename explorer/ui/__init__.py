@@ -9,10 +9,9 @@ from explorer.ui.cache import (
     config_items,
 )
 from explorer.ui.tables import layer_table
+from explorer.ui.network import ArchitectureChoice, architecture_picker, current_network
 from explorer.ui.widgets import (
-    ArchitectureChoice,
     ChosenImage,
-    architecture_picker,
     device_picker,
     image_input,
     selected_device,
@@ -22,6 +21,6 @@ from explorer.ui.widgets import (
 
 __all__ = [
     "ArchitectureChoice", "ChosenImage", "architecture_picker", "cached_analysis", "cached_capture", "cached_dot",
-    "cached_model", "cached_sources", "config_items", "device_picker", "image_input", "layer_table",
+    "cached_model", "cached_sources", "config_items", "current_network", "device_picker", "image_input", "layer_table",
     "selected_device", "show_totals", "weights_picker",
 ]

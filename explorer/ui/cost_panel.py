@@ -17,6 +17,7 @@ from explorer.costs import (
     measure,
 )
 from explorer.errors import ExplorerError
+from explorer.ui import state
 
 KERNELS = [1, 3, 5, 7, 9]
 # (setting, values) swept in the charts of each comparison
@@ -41,12 +42,14 @@ def _inputs(name: str) -> dict[str, int | None]:
     for index, (key, default) in enumerate(defaults.items()):
         column = columns[index % 4]
         if default is None:  # the inception comparison's padding: "same" (kernel // 2) unless set
-            if column.checkbox("'same' padding", value=True, key=f"cost:{name}:{key}:same"):
+            if column.checkbox("'same' padding", **state.bind(f"cost.{name}.{key}.same", True)):
                 values[key] = None
                 continue
             default = 0
-        values[key] = int(column.number_input(key.replace("_", " "), min_value=MIN_VALUES.get(key, 1),
-                                              max_value=4096, value=int(default), step=1, key=f"cost:{name}:{key}"))
+        low = MIN_VALUES.get(key, 1)
+        values[key] = int(column.number_input(key.replace("_", " "), min_value=low, max_value=4096, step=1,
+                                              **state.bind(f"cost.{name}.{key}", int(default),
+                                                           lambda v, low=low: low <= v <= 4096)))
     return values
 
 
@@ -115,7 +118,7 @@ def comparison_panel(name: str, device: str) -> None:
 def _timing(name: str, comparison: Comparison, device: str) -> None:
     st.markdown(f"**Measured on {device}.** Theory counts multiplications; hardware also moves memory.")
     left, right = st.columns([1, 3])
-    batch = int(left.number_input("batch size", 1, 256, 8, key=f"cost:{name}:batch"))
+    batch = int(left.number_input("batch size", 1, 256, **state.bind(f"cost.{name}.batch", 8, lambda b: 1 <= b <= 256)))
     if not left.button("Time both variants", key=f"cost:{name}:time", icon=":material/timer:"):
         return
     bar = right.progress(0.0, text="warming up...")

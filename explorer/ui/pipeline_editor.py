@@ -9,7 +9,9 @@ from typing import Any
 import streamlit as st
 
 from explorer.augment import OPERATIONS, AugmentError, from_json, new_step
-from explorer.ui.widgets import option_widget
+from explorer.ui import state
+from explorer.ui.messages import show_error
+from explorer.ui.network import option_widget
 
 DEFAULT_PIPELINE = ("hflip", "random_resized_crop")
 _ids = itertools.count()
@@ -37,40 +39,49 @@ def _remove(key: str, index: int) -> None:
 
 
 def _add(key: str) -> None:
-    st.session_state[key].append({**new_step(st.session_state[f"{key}:new"]), "id": next(_ids)})
+    st.session_state[key].append({**new_step(st.session_state[f"{key}.new"]), "id": next(_ids)})
+
+
+def _set_param(step: dict[str, Any], name: str, value: Any) -> None:
+    step["params"][name] = value
 
 
 def pipeline_editor(key: str = "pipeline") -> list[dict[str, Any]]:
-    """Show the editor; return the current steps ({"op", "params", "p"}), in order."""
+    """Show the editor; return the current steps ({"op", "params", "p"}), in order.
+
+    The steps are the page's model (``st.session_state[key]``); every widget is drawn from them and writes
+    back on change, so a run that does not draw the editor (the page stopped early) loses nothing.
+    """
     steps = _state(key)
     left, right = st.columns([3, 1])
-    left.selectbox("Operation", list(OPERATIONS), key=f"{key}:new",
-                   format_func=lambda name: OPERATIONS[name].label + (" (course)" if OPERATIONS[name].course else ""))
+    left.selectbox("Operation", list(OPERATIONS),
+                   format_func=lambda name: OPERATIONS[name].label + (" (course)" if OPERATIONS[name].course else ""),
+                   **state.bind(f"{key}.new", next(iter(OPERATIONS)), lambda op: op in OPERATIONS))
     right.button("Add to the pipeline", on_click=_add, args=(key,), icon=":material/add:", width="stretch")
-    upload = st.file_uploader("Load a pipeline saved as JSON", type=["json"], key=f"{key}:json")
+    upload = st.file_uploader("Load a pipeline saved as JSON", type=["json"], key=state.widget_key(f"{key}.json"))
     if upload is not None:
         digest = hashlib.sha256(upload.getvalue()).hexdigest()
-        if st.session_state.get(f"{key}:json_digest") != digest:
+        if st.session_state.get(f"{key}.json_digest") != digest:
             try:
                 _replace(key, from_json(upload.getvalue()))
-                st.session_state[f"{key}:json_digest"] = digest
+                st.session_state[f"{key}.json_digest"] = digest
                 steps = st.session_state[key]
             except AugmentError as error:
-                st.error(f"{error} The pipeline was not changed.")
+                show_error(f"{error} The pipeline was not changed.")
     current = []
     for index, step in enumerate(steps):
         operation = OPERATIONS[step["op"]]
         with st.expander(f"{index + 1}. {operation.label}", expanded=True):
-            values = {}
             columns = st.columns(4)
             for position, (name, option) in enumerate(operation.params.items()):
-                widget_key = f"{key}:{step['id']}:{name}"
-                st.session_state.setdefault(widget_key, step["params"].get(name, option.default))
+                binding = state.bind_to(state.widget_key(f"{key}.{step['id']}.{name}"),
+                                        step["params"].get(name, option.default),
+                                        lambda value, step=step, name=name: _set_param(step, name, value))
                 with columns[position % 4]:
-                    values[name] = option_widget(name, option, widget_key)
-            probability_key = f"{key}:{step['id']}:p"
-            st.session_state.setdefault(probability_key, float(step["p"]))
-            probability = st.slider("probability", 0.0, 1.0, step=0.05, key=probability_key)
+                    step["params"][name] = option_widget(name, option, binding)
+            st.slider("probability", 0.0, 1.0, step=0.05,
+                      **state.bind_to(state.widget_key(f"{key}.{step['id']}.p"), float(step["p"]),
+                                      lambda value, step=step: step.update(p=value)))
             buttons = st.columns(3)
             buttons[0].button("Up", key=f"{key}:{step['id']}:up", on_click=_move, args=(key, index, -1),
                               disabled=index == 0, icon=":material/arrow_upward:")
@@ -78,6 +89,5 @@ def pipeline_editor(key: str = "pipeline") -> list[dict[str, Any]]:
                               disabled=index == len(steps) - 1, icon=":material/arrow_downward:")
             buttons[2].button("Remove", key=f"{key}:{step['id']}:remove", on_click=_remove, args=(key, index),
                               icon=":material/delete:")
-        step["params"], step["p"] = values, probability
-        current.append({"op": step["op"], "params": dict(values), "p": probability})
+        current.append({"op": step["op"], "params": dict(step["params"]), "p": float(step["p"])})
     return current

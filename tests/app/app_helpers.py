@@ -17,3 +17,10 @@ def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def shown_errors(at) -> list[str]:
+    """Return the text each st.error box displays (the page escapes user text, so drop the escapes)."""
+    import re
+
+    return [re.sub(r"\\(.)", r"\1", element.value) for element in at.error]

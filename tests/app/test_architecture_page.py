@@ -9,6 +9,8 @@ import pytest
 from explorer import formats
 from explorer.analysis import analyze
 
+from app_helpers import shown_errors
+
 PAGE = "app_pages/architecture.py"
 CLASSICS = ["lenet5", "alexnet_2012", "vgg16", "resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2",
             "efficientnet_b0"]
@@ -42,18 +44,18 @@ def test_resnet_diagram_draws_the_skip_and_googlenet_the_concatenation(open_page
 
 def test_changing_an_option_changes_the_totals_and_the_url(open_page):
     at = open_page(PAGE, arch="lenet5")
-    at.number_input(key="arch:lenet5:num_classes").set_value(5).run()
+    at.number_input(key="widget:network.option.lenet5.num_classes").set_value(5).run()
     assert not at.exception
     expected = analyze("lenet5", num_classes=5)
     assert f"{expected.total_params:,} · trainable {expected.total_params:,} · frozen 0" in caption_texts(at)
     assert at.query_params["num_classes"] == ["5"] or at.query_params["num_classes"] == "5"
-    at.selectbox(key="arch:lenet5:activation").set_value("relu").run()
+    at.selectbox(key="widget:network.option.lenet5.activation").set_value("relu").run()
     assert not at.exception and "activation" in at.query_params
 
 
 def test_picking_another_architecture_updates_page_and_url(open_page):
     at = open_page(PAGE, arch="lenet5")
-    at.selectbox(key="arch").set_value("mobilenet_v1").run()
+    at.selectbox(key="widget:network.arch").set_value("mobilenet_v1").run()
     assert not at.exception and at.subheader[0].value == "MobileNet v1"
     assert at.query_params["arch"] in ("mobilenet_v1", ["mobilenet_v1"])
 
@@ -76,8 +78,8 @@ def test_url_options_and_input_size_reproduce_the_view(open_page):
 def test_bad_values_give_one_sentence_and_the_page_stays_usable(open_page, query, message):
     at = open_page(PAGE, **query)
     assert not at.exception
-    assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    at.selectbox(key="arch").set_value("resnet18").run()  # still usable
+    assert any(message in e for e in shown_errors(at)), shown_errors(at)
+    at.selectbox(key="widget:network.arch").set_value("resnet18").run()  # still usable
     assert not at.exception and at.subheader[0].value == "ResNet-18"
 
 
@@ -96,9 +98,9 @@ def test_download_buttons_carry_the_right_data(open_page, downloads):
 def test_depth_slider_collapses_the_table(open_page):
     at = open_page(PAGE, arch="resnet50")
     full = analyze("resnet50")
-    at.slider(key="table_depth:resnet50").set_value(1).run()
+    at.slider(key="widget:architecture.depth.resnet50").set_value(1).run()
     assert len(at.dataframe[0].value) == sum(1 for r in full.layers if r.depth <= 1)
-    at.slider(key="table_depth:resnet50").set_value(full.max_depth).run()
+    at.slider(key="widget:architecture.depth.resnet50").set_value(full.max_depth).run()
     assert len(at.dataframe[0].value) == len(full.layers)
 
 
@@ -128,7 +130,7 @@ def test_lenet5_1998_shows_trainable_and_frozen_connections_and_its_table(open_p
 
 def test_rows_whose_weights_a_parent_uses_are_marked_and_explained(open_page):
     at = open_page(PAGE, arch="vit_b_16")
-    at.slider(key="table_depth:vit_b_16").set_value(5).run()
+    at.slider(key="widget:architecture.depth.vit_b_16").set_value(5).run()
     assert not at.exception
     frame = at.dataframe[0].value
     out_proj = frame[frame["name"] == "encoder.layers.encoder_layer_0.self_attention.out_proj"].iloc[0]

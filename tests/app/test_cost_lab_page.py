@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app_helpers import shown_errors
+
 PAGE = "app_pages/cost_lab.py"
 
 
@@ -24,21 +26,21 @@ def test_the_course_numbers_are_on_the_page(open_page):
 
 def test_changing_a_size_recomputes(open_page):
     at = open_page(PAGE)
-    at.number_input(key="cost:inception:bottleneck").set_value(32).run()
+    at.number_input(key="widget:cost.inception.bottleneck").set_value(32).run()
     assert not at.exception
     assert f"{28 * 28 * 32 * 192 + 28 * 28 * 32 * 25 * 32:,}" in metric_values(at)
 
 
 def test_a_kernel_larger_than_the_input_is_one_sentence(open_page):
     at = open_page(PAGE)
-    at.number_input(key="cost:separable:kernel").set_value(9).run()
+    at.number_input(key="widget:cost.separable.kernel").set_value(9).run()
     assert not at.exception
-    assert any("a 9x9 kernel does not fit the 6x6 padded input" in e.value for e in at.error)
+    assert any("a 9x9 kernel does not fit the 6x6 padded input" in e for e in shown_errors(at))
 
 
 def test_timing_runs_on_the_cpu(open_page):
     at = open_page(PAGE)
-    at.number_input(key="cost:separable:batch").set_value(1).run()
+    at.number_input(key="widget:cost.separable.batch").set_value(1).run()
     at.button(key="cost:separable:time").click().run()
     assert not at.exception and not at.error
     timing = [m.value for m in at.metric if "x vs" in m.value]

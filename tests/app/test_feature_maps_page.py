@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from app_helpers import image_captions, png_bytes
+from app_helpers import image_captions, png_bytes, shown_errors
 
 PAGE = "app_pages/feature_maps.py"
 
@@ -28,27 +28,27 @@ def test_random_weights_are_labelled_and_a_montage_is_shown_for_any_layer(open_p
     at = open_page(PAGE, arch="resnet18")
     assert not at.exception
     assert any("Random weights" in w.value for w in at.warning)
-    at.selectbox(key="point:resnet18").set_value("layer1.0:sum").run()
+    at.selectbox(key="widget:feature_maps.point.resnet18").set_value("layer1.0:sum").run()
     assert not at.exception and not at.error
     assert any("Output of layer1.0" in c.value and "64x56x56" in c.value for c in at.caption)
 
 
 def test_an_uploaded_photo_is_used(open_page):
     at = open_page(PAGE, arch="resnet18")
-    at.radio(key="image:mode").set_value("Upload").run()
+    at.radio(key="widget:feature_maps.image.mode").set_value("Upload").run()
     rng = np.random.default_rng(0)
     photo = Image.fromarray(rng.integers(0, 255, (90, 120, 3), dtype=np.uint8))
-    at.file_uploader(key="image:upload").set_value(("photo.png", png_bytes(photo), "image/png")).run()
+    at.file_uploader(key="widget:feature_maps.image.upload").set_value(("photo.png", png_bytes(photo), "image/png")).run()
     assert not at.exception and not at.error
     assert "photo.png: 120x90" in image_captions(at)
 
 
 def test_a_non_image_upload_is_one_sentence(open_page):
     at = open_page(PAGE, arch="resnet18")
-    at.radio(key="image:mode").set_value("Upload").run()
-    at.file_uploader(key="image:upload").set_value(("notes.png", b"these are notes, not pixels", "image/png")).run()
+    at.radio(key="widget:feature_maps.image.mode").set_value("Upload").run()
+    at.file_uploader(key="widget:feature_maps.image.upload").set_value(("notes.png", b"these are notes, not pixels", "image/png")).run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["This file is not an image we can read; use PNG, JPEG, WebP, BMP, GIF or TIFF."]
+    assert shown_errors(at) == ["This file is not an image we can read; use PNG, JPEG, WebP, BMP, GIF or TIFF."]
 
 
 def test_the_memory_guard_refuses_politely(open_page):
@@ -57,7 +57,7 @@ def test_the_memory_guard_refuses_politely(open_page):
     budget = next(n for n in at.number_input if "Refuse forward passes" in n.label)
     budget.set_value(16).run()
     assert not at.exception
-    assert any("more than the budget of 16.00 MiB" in e.value for e in at.error)
+    assert any("more than the budget of 16.00 MiB" in e for e in shown_errors(at))
 
 
 def test_a_mismatched_state_dict_upload_lists_keys(open_page):
@@ -68,7 +68,7 @@ def test_a_mismatched_state_dict_upload_lists_keys(open_page):
     buffer = io.BytesIO()
     torch.save(build("lenet5", num_classes=7).state_dict(), buffer)
     at = open_page(PAGE, arch="lenet5")
-    at.radio(key="weights:lenet5").set_value("uploaded").run()
-    at.file_uploader(key="weights_upload:lenet5").set_value(("w.pt", buffer.getvalue(), "application/octet-stream")).run()
+    at.radio(key="widget:feature_maps.weights.source.lenet5").set_value("uploaded").run()
+    at.file_uploader(key="widget:feature_maps.weights.upload.lenet5").set_value(("w.pt", buffer.getvalue(), "application/octet-stream")).run()
     assert not at.exception
-    assert any("classifier.4.weight (7x84 instead of 10x84)" in e.value for e in at.error)
+    assert any("classifier.4.weight (7x84 instead of 10x84)" in e for e in shown_errors(at))

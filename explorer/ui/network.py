@@ -1,0 +1,208 @@
+"""The current network: one choice in session state that follows a person across pages and lives in the URL.
+
+The model is ``st.session_state["network"]``: ``{"arch": name, "config": {option: value}, "input": (H, W)
+or None}``. Every page that takes a network draws the picker from it (see explorer.ui.state). A URL
+that the app did not write itself (a link, a bookmark, the browser's back button) replaces it: ``arch``
+starts from that network's defaults, then each option and ``input`` in the URL is applied; every value
+that cannot be used is named in one line and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from explorer.analysis import format_shape
+from explorer.errors import ExplorerError, InvalidOptionError
+from explorer.ui import state
+from explorer.ui.messages import show_error
+from explorer.zoo import ArchitectureSpec, Option, get_spec, list_architectures
+
+DEFAULT_ARCHITECTURE = "lenet5"
+MAX_SIDE = 8192
+NETWORK = "network"
+URL_WRITTEN = "network.url_written"  # the query parameters the app itself wrote last
+MAX_ECHO = 80  # characters of a URL value quoted back in a note
+
+
+@dataclass
+class ArchitectureChoice:
+    """What the picker returns: the spec, its validated options, and the input shape (None = default)."""
+
+    spec: ArchitectureSpec
+    config: dict[str, Any]
+    input_shape: tuple[int, int, int] | None
+
+    @property
+    def name(self) -> str:
+        """Return the registry name."""
+        return self.spec.name
+
+
+def fresh_network(name: str) -> dict[str, Any]:
+    """Return the model of ``name`` with its default options and input."""
+    return {"arch": name, "config": get_spec(name).resolve_config(), "input": None}
+
+
+def current_network() -> dict[str, Any]:
+    """Return the current network's model (LeNet-5 with its defaults before anything was chosen)."""
+    network = st.session_state.get(NETWORK)
+    if not isinstance(network, dict) or network.get("arch") not in list_architectures():
+        network = st.session_state[NETWORK] = fresh_network(DEFAULT_ARCHITECTURE)
+    return network
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Return (H, W) from ``HxW`` (or ``CxHxW``).
+
+    Raises:
+        InvalidOptionError: the text is not two sides from 1 to MAX_SIDE.
+    """
+    parts = [p for p in str(text).lower().replace(",", "x").split("x") if p.strip()]
+    try:
+        dims = [int(p) for p in parts]
+    except ValueError:
+        dims = []
+    if len(dims) == 3:
+        dims = dims[1:]
+    if len(dims) != 2 or not all(1 <= d <= MAX_SIDE for d in dims):
+        raise InvalidOptionError(f"The input size must be written HxW with sides from 1 to {MAX_SIDE}, "
+                                 f"not {_echo(text)}.")
+    return dims[0], dims[1]
+
+
+def _echo(value: Any) -> str:
+    text = str(value)
+    return repr(text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "...")
+
+
+def apply_url(params: dict[str, str]) -> list[str]:
+    """Apply query parameters to the current network; return one note per value that was ignored."""
+    notes: list[str] = []
+    network = current_network()
+    if "arch" in params:
+        try:
+            network = fresh_network(get_spec(params["arch"][:MAX_ECHO * 4]).name)
+        except ExplorerError as error:
+            notes.append(f"{error} The link's arch was ignored.")
+    spec = get_spec(network["arch"])
+    for key, value in params.items():
+        if key == "arch":
+            continue
+        try:
+            if key == "input":
+                network["input"] = parse_size(value)
+            elif key in spec.options:
+                network["config"][key] = spec.options[key].parse(key, value)
+            else:
+                known = ", ".join(sorted(spec.options)) or "none"
+                raise InvalidOptionError(f"{spec.name} has no option {_echo(key)}; its options are: {known}.")
+        except InvalidOptionError as error:
+            notes.append(f"{error} The link's {key} was ignored.")
+    st.session_state[NETWORK] = network
+    return notes
+
+
+def url_of(network: dict[str, Any]) -> dict[str, str]:
+    """Return the query parameters that reproduce ``network``: arch, options off their default, input."""
+    spec = get_spec(network["arch"])
+    wanted = {"arch": spec.name, **{k: str(v) for k, v in network["config"].items() if v != spec.options[k].default}}
+    if network["input"] is not None:
+        wanted["input"] = f"{network['input'][0]}x{network['input'][1]}"
+    return wanted
+
+
+def _set(**changes: Any) -> None:
+    current_network().update(changes)
+
+
+def _set_option(name: str, value: Any) -> None:
+    current_network()["config"][name] = value
+
+
+def _set_size(index: int, value: int) -> None:
+    network = current_network()
+    size = list(network["input"] or (1, 1))
+    size[index] = int(value)
+    network["input"] = tuple(size)
+
+
+def _label(name: str) -> str:
+    # The registry name comes first: the picker's type-to-search ranks labels that start with the typed
+    # text above labels that merely contain it, so typing "resnet50" offers resnet50 before wide_resnet50_2.
+    spec = get_spec(name)
+    return f"{name} · " + ("" if spec.display_name == name else f"{spec.display_name} · ") + f"{spec.family} {spec.year}"
+
+
+def option_widget(name: str, option: Option, binding: dict[str, Any]) -> Any:
+    """Draw the widget for one typed option with ``binding`` (from explorer.ui.state); return its value."""
+    label = name.replace("_", " ")
+    help_text = option.help or None
+    if option.choices is not None:
+        return st.selectbox(label, list(option.choices), help=help_text, **binding)
+    if option.kind is bool:
+        return st.checkbox(label, help=help_text, **binding)
+    if option.kind is int:
+        return int(st.number_input(label, min_value=None if option.low is None else int(option.low),
+                                   max_value=None if option.high is None else int(option.high),
+                                   step=1, help=help_text, **binding))
+    return float(st.number_input(label, min_value=option.low, max_value=option.high, step=0.05, format="%.3f",
+                                 help=help_text, **binding))
+
+
+def architecture_picker(custom_input: bool = True) -> ArchitectureChoice:
+    """Draw the picker from the current network (its options and, with ``custom_input``, the input size).
+
+    A link such as ``?arch=resnet50&width_mult=0.5&input=160x160`` reproduces the view; the URL always
+    shows the current network. Values of a link that cannot be used are reported in one line each.
+    """
+    params = st.query_params.to_dict()
+    notes = apply_url(params) if params and params != st.session_state.get(URL_WRITTEN) else []
+    network = current_network()
+    names = list_architectures()
+    name = st.selectbox("Architecture", names, format_func=_label,
+                        help="Every torchvision classifier, the course's classics and its building blocks. "
+                             "Type a name to search.",
+                        **state.bind_to(state.widget_key("network.arch"), network["arch"],
+                                        lambda new: st.session_state.update({NETWORK: fresh_network(new)})))
+    spec = get_spec(name)
+    config = dict(network["config"])
+    if spec.options:
+        columns = st.columns(min(4, len(spec.options) + 1))
+        for index, (option_name, option) in enumerate(spec.options.items()):
+            binding = state.bind_to(state.widget_key(f"network.option.{name}.{option_name}"), config[option_name],
+                                    lambda new, key=option_name: _set_option(key, new))
+            with columns[index % len(columns)]:
+                config[option_name] = option_widget(option_name, option, binding)
+        if config != spec.resolve_config():
+            st.button("Reset options to the defaults", icon=":material/restart_alt:",
+                      on_click=lambda: _set(config=spec.resolve_config()), key=state.widget_key("network.reset"))
+
+    default_shape = spec.default_input_shape(config)
+    input_shape = None
+    if custom_input:
+        custom = st.toggle(f"Custom input size (default {format_shape((1, *default_shape))})",
+                           **state.bind_to(state.widget_key(f"network.custom.{name}"), network["input"] is not None,
+                                           lambda on: _set(input=tuple(default_shape[1:]) if on else None)))
+        if custom and network["input"] is not None:
+            left, right = st.columns(2)
+            height = left.number_input("input height", min_value=1, max_value=MAX_SIDE, step=1,
+                                       **state.bind_to(state.widget_key(f"network.height.{name}"),
+                                                       int(network["input"][0]), lambda v: _set_size(0, v)))
+            width = right.number_input("input width", min_value=1, max_value=MAX_SIDE, step=1,
+                                       **state.bind_to(state.widget_key(f"network.width.{name}"),
+                                                       int(network["input"][1]), lambda v: _set_size(1, v)))
+            input_shape = (default_shape[0], int(height), int(width))
+    elif network["input"] is not None:
+        st.caption(f"This page feeds the network the input its preprocessing makes; the input size "
+                   f"{network['input'][0]}x{network['input'][1]} chosen on the Architecture page is kept for it.")
+
+    wanted = url_of(network)
+    if params != wanted:
+        st.query_params.from_dict(wanted)
+    st.session_state[URL_WRITTEN] = wanted
+    for note in notes:
+        show_error(note)
+    return ArchitectureChoice(spec, config, input_shape)
