@@ -23,4 +23,4 @@ def shown_errors(at) -> list[str]:
     """Return the text each st.error box displays (the page escapes user text, so drop the escapes)."""
     import re
 
-    return [re.sub(r"\\(.)", r"\1", element.value) for element in at.error]
+    return [re.sub(r"\\(.)", r"\1", element.value).replace("\u200b", "") for element in at.error]
