@@ -4,7 +4,7 @@ import streamlit as st
 
 from explorer import ui
 from explorer.formats import human
-from explorer.zoo import get_spec, list_architectures
+from explorer.zoo import get_spec, list_architectures, search
 
 st.title("ConvNet Explorer")
 st.write("Pick a network and see exactly what it computes: every layer's shape, parameters, MACs and "
@@ -22,17 +22,29 @@ with st.spinner("Counting parameters and MACs on the meta device..."):
             st.markdown(f"Input {'x'.join(map(str, spec.input_shape))} · {human(report.total_params)} params · "
                         f"{human(report.total_macs)} MACs")
             st.markdown(f"*{spec.key_idea}*")
-            st.page_link("app_pages/architecture.py", label="Open on the Architecture page", icon=":material/arrow_forward:",
-                         query_params={"arch": spec.name})
+            st.page_link("app_pages/architecture.py", label="Open", icon=":material/arrow_forward:",
+                         query_params={"arch": spec.name}, help=f"{spec.display_name} on the Architecture page")
+
+st.divider()
+st.subheader("Then look inside and weigh the costs")
+tour = st.columns(4)
+for column, (page, title, what) in zip(tour, [
+        ("app_pages/architecture.py", "Architecture", "Any network layer by layer: shapes, parameters, MACs, "
+                                                       "receptive fields, charts and a diagram."),
+        ("app_pages/feature_maps.py", "Feature maps", "Run a network on your own image and see what every "
+                                                       "layer computes."),
+        ("app_pages/augmentation.py", "Augmentation", "Mirror, crop and colour-shift your image, and see whether "
+                                                       "the network still agrees."),
+        ("app_pages/cost_lab.py", "Cost lab", "What a 5x5 convolution costs against a 1x1 bottleneck, "
+                                               "depthwise separable convolutions, and their timing.")]):
+    with column.container(border=True):
+        st.page_link(page, label=title, icon=":material/arrow_forward:")
+        st.caption(what)
 
 st.divider()
 query = st.text_input("Search every architecture", placeholder="e.g. resnet, mobile, inception, 2019, attention")
 if query.strip():
-    words = query.lower().split()
-    matches = [get_spec(name) for name in list_architectures()
-               if all(word in " ".join([name, get_spec(name).display_name, get_spec(name).family,
-                                        str(get_spec(name).year), get_spec(name).purpose,
-                                        get_spec(name).key_idea]).lower() for word in words)]
+    matches = [get_spec(name) for name in search(query)]
     st.caption(f"{len(matches)} match{'es' if len(matches) != 1 else ''}")
     for spec in matches[:40]:
         st.page_link("app_pages/architecture.py", label=f"{spec.display_name} ({spec.name}) · {spec.family} {spec.year}",

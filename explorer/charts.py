@@ -39,9 +39,17 @@ def params_and_macs_by_layer(report: ModelReport, log_scale: bool = False, only_
     axis_type = "log" if log_scale else "linear"
     figure.update_yaxes(type=axis_type, title_text="params", row=1, col=1)
     figure.update_yaxes(type=axis_type, title_text="MACs", row=2, col=1)
-    figure.update_xaxes(showticklabels=len(rows) <= 60, tickangle=-60, row=2, col=1)
+    figure.update_xaxes(nticks=min(len(rows), 40), tickangle=-60, row=2, col=1)  # plotly thins long name lists
     figure.update_layout(height=560, showlegend=False, margin=dict(t=40, b=10, l=10, r=10), bargap=0.1)
     return figure
+
+
+def _block_label(row: LayerRow) -> str:
+    """Return a short name for a block: its last path segment, with its parent's where that is a number."""
+    parts = row.name.split(".")
+    if parts[-1].isdigit() and len(parts) > 1:
+        return f"{parts[-2]}.{parts[-1]} ({row.type})"
+    return parts[-1]
 
 
 def breakdown(report: ModelReport, value: str = "params", kind: str = "treemap", max_depth: int = 4) -> go.Figure:
@@ -60,7 +68,7 @@ def breakdown(report: ModelReport, value: str = "params", kind: str = "treemap",
         if row.depth > max_depth or (index and not amount):
             continue
         ids.append(str(index))
-        labels.append(row.name.rsplit(".", 1)[-1] if row.name else report.architecture)
+        labels.append(_block_label(row) if row.name else report.architecture)
         parents.append("" if row.parent is None else str(row.parent))
         values.append(amount)
         extra = f"<br>FLOPs {2 * row.macs:,}" if value == "macs" else ""
@@ -83,7 +91,7 @@ def activation_memory_by_layer(report: ModelReport) -> go.Figure:
         hovertemplate="%{hovertext}<extra></extra>"))
     figure.update_layout(title=f"Activation memory by layer (batch 1, total {human_bytes(report.activation_bytes)})",
                          yaxis_title="bytes", height=380, margin=dict(t=40, b=10, l=10, r=10))
-    figure.update_xaxes(showticklabels=len(rows) <= 60, tickangle=-60)
+    figure.update_xaxes(nticks=min(len(rows), 40), tickangle=-60)
     return figure
 
 
@@ -101,6 +109,7 @@ def shape_by_depth(report: ModelReport) -> go.Figure:
                                 hovertemplate="%{hovertext}<br>channels %{y}<extra></extra>"), secondary_y=True)
     figure.update_yaxes(title_text="height (pixels)", secondary_y=False)
     figure.update_yaxes(title_text="channels", secondary_y=True)
+    figure.update_xaxes(tickformat="d")  # layer numbers are whole
     figure.update_layout(title="As the image shrinks, the channels grow", xaxis_title="layer (execution order)",
                          height=380, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h"))
     return figure
@@ -132,6 +141,7 @@ def channel_statistics_chart(stats: dict[str, list[float]], title: str) -> go.Fi
                                 marker_color=_MACS_COLOUR), secondary_y=True)
     figure.update_yaxes(title_text="activation", secondary_y=False)
     figure.update_yaxes(title_text="fraction of zeros", range=[0, 1], secondary_y=True)
+    figure.update_xaxes(tickformat="d", dtick=max(1, len(channels) // 16))  # channels are whole numbers
     figure.update_layout(title=title, barmode="overlay", height=360, xaxis_title="channel",
                          margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h"))
     return figure

@@ -119,11 +119,11 @@ def _download(url: str, destination: Path, progress: Progress | None) -> None:
                     done += len(chunk)
                     if progress is not None:
                         progress(done / total if total else 0.0, f"{done / 2**20:.0f} MB")
-    except (urllib.error.URLError, OSError, TimeoutError) as error:
-        reason = getattr(error, "reason", error)
+    except (urllib.error.URLError, OSError, TimeoutError):
         raise WeightsUnavailableError(
-            f"The pretrained weights are not in the local cache ({destination.parent}) and could not be "
-            f"downloaded ({reason}); random weights stay in use.") from None
+            "The pretrained weights are not on this server and could not be downloaded (no connection to the "
+            "internet?); random weights stay in use. An administrator can place them in torch hub's cache: "
+            "see README, \"Pretrained weights offline\".") from None
     if match and not digest.hexdigest().startswith(match.group(1)):
         os.unlink(handle.name)
         raise WeightsUnavailableError("The downloaded weights are corrupt (checksum mismatch); random weights stay in use.")

@@ -137,3 +137,16 @@ def test_lenet5_1998_follows_table_i_and_computes_squared_distances():
     assert torch.allclose(model.output(f6), torch.cdist(f6, codes) ** 2, atol=1e-3)
     assert model.output(codes[3:4]).argmin().item() == 3
     assert not model.output.weight.requires_grad
+
+
+@pytest.mark.parametrize("query, first, absent", [
+    ("ResNet 50", "resnet50", "resnet101"), ("resnet50", "resnet50", "resnet18"), ("vgg16", "vgg16", "vgg19"),
+    ("attention", "vit_b_16", "resnet50"), ("LeNet-5", "lenet5", "alexnet"),
+])
+def test_search_ranks_exact_names_first_and_does_not_match_by_accident(query, first, absent):
+    from explorer.zoo import search
+
+    found = search(query)
+    assert found[0] == first or first in found and query == "attention"
+    assert absent not in found
+    assert search("") == [] and search("no such network at all") == []

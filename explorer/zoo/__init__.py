@@ -20,7 +20,7 @@ from explorer.zoo.torchvision_models import register_torchvision_models
 
 register_torchvision_models()
 
-__all__ = ["ArchitectureSpec", "Option", "build", "get_spec", "list_architectures"]
+__all__ = ["ArchitectureSpec", "Option", "build", "get_spec", "list_architectures", "search"]
 
 
 def list_architectures(kind: str | None = None) -> list[str]:
@@ -53,3 +53,34 @@ def build(name: str, **config: Any) -> nn.Module:
         settings = ", ".join(f"{k}={v}" for k, v in resolved.items())
         raise InvalidOptionError(f"{name} cannot be built with {settings}: {error}.") from error
     return model.eval()
+
+
+def _squashed(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def search(query: str) -> list[str]:
+    """Return the names matching ``query``, best first, in list_architectures() order within a rank.
+
+    Ranks: the name or display name is the query (spaces, hyphens and case ignored, so "ResNet 50" is
+    resnet50); contains it; every word of the query is in the name, display name, family or year. Only
+    when none of those match are purpose and key idea searched too ("attention", "mobile").
+    """
+    wanted, words = _squashed(query), query.lower().split()
+    if not wanted:
+        return []
+    ranked: list[list[str]] = [[], [], [], []]
+    for name in list_architectures():
+        spec = get_spec(name)
+        titles = {_squashed(name), _squashed(spec.display_name)}
+        identity = " ".join([name, spec.display_name, spec.family, str(spec.year)]).lower()
+        if wanted in titles:
+            ranked[0].append(name)
+        elif any(wanted in title for title in titles):
+            ranked[1].append(name)
+        elif all(word in identity for word in words):
+            ranked[2].append(name)
+        elif all(word in f"{identity} {spec.purpose} {spec.key_idea}".lower() for word in words):
+            ranked[3].append(name)
+    best = ranked[0] + ranked[1] + ranked[2]
+    return best or ranked[3]

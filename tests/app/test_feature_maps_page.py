@@ -72,3 +72,13 @@ def test_a_mismatched_state_dict_upload_lists_keys(open_page):
     at.file_uploader(key="widget:feature_maps.weights.upload.lenet5").set_value(("w.pt", buffer.getvalue(), "application/octet-stream")).run()
     assert not at.exception
     assert any("classifier.4.weight (7x84 instead of 10x84)" in e for e in shown_errors(at))
+
+
+def test_the_sample_follows_the_network_until_one_is_picked(open_page):
+    at = open_page(PAGE, arch="lenet5")
+    assert at.selectbox(key="widget:feature_maps.image.sample").value == "digit 3"
+    at.selectbox(key="widget:network.arch").set_value("resnet18").run()
+    assert not at.exception and at.selectbox(key="widget:feature_maps.image.sample").value == "cat"
+    at.selectbox(key="widget:feature_maps.image.sample").set_value("rocket").run()
+    at.selectbox(key="widget:network.arch").set_value("lenet5").run()
+    assert at.selectbox(key="widget:feature_maps.image.sample").value == "rocket"

@@ -13,10 +13,13 @@ CLASSICS = ["lenet5", "lenet5_1998", "alexnet_2012", "googlenet", "vgg16", "resn
 def test_home_shows_the_classics_in_time_order_with_links(open_page):
     at = open_page("app_pages/home.py")
     assert not at.exception
-    links = at.get("page_link")
+    links = at.get("page_link")[:len(CLASSICS)]
     linked = [link.proto.query_string.removeprefix("arch=") for link in links]
     assert linked == CLASSICS
-    assert all(link.proto.page.endswith("architecture") or "architecture" in link.proto.page for link in links)
+    assert all("architecture" in link.proto.page for link in links)
+    # then the other pages are introduced, each with a link
+    tour = [link.proto.label for link in at.get("page_link")[len(CLASSICS):]]
+    assert tour == ["Architecture", "Feature maps", "Augmentation", "Cost lab"]
     years = [get_spec(name).year for name in linked]
     assert years == sorted(years) and years[0] == 1998 and years[-1] == 2019
 
@@ -34,7 +37,10 @@ def test_search_finds_any_registry_entry(open_page):
     at = open_page("app_pages/home.py")
     at.text_input[0].set_value("inverted residual").run()
     linked = [link.proto.query_string for link in at.get("page_link")]
-    assert "arch=inverted_residual" in linked[len(CLASSICS):]
+    assert "arch=inverted_residual" in linked[len(CLASSICS) + 4:]
     at.text_input[0].set_value("swin").run()
-    found = [link.proto.query_string for link in at.get("page_link")][len(CLASSICS):]
+    found = [link.proto.query_string for link in at.get("page_link")][len(CLASSICS) + 4:]
     assert found and all("swin" in q for q in found)
+    at.text_input[0].set_value("ResNet 50").run()
+    found = [link.proto.query_string for link in at.get("page_link")][len(CLASSICS) + 4:]
+    assert found[0] == "arch=resnet50" and "arch=resnet101" not in found

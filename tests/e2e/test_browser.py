@@ -14,7 +14,7 @@ def test_home_gallery_link_opens_the_architecture_page(page, app_url):
     page.get_by_text("1998 · LeNet-5 (course notes)").wait_for(timeout=120_000)
     wait_until_idle(page)
     assert_no_exception(page)
-    page.get_by_role("link", name="Open on the Architecture page").nth(5).click()  # ResNet-50's card
+    page.get_by_role("link", name="Open", exact=True).nth(5).click()  # ResNet-50 card
     page.wait_for_url("**/architecture?arch=resnet50**", timeout=60_000)
     page.get_by_role("heading", name="ResNet-50").wait_for(timeout=120_000)
     wait_until_idle(page)
