@@ -1,6 +1,7 @@
 """ConvNet Explorer: the Streamlit entry point (page config, sidebar, navigation)."""
 
 import os
+from pathlib import Path
 
 import streamlit as st
 import torch
@@ -18,6 +19,7 @@ def _configure_torch() -> int:
 
 _configure_torch()
 st.set_page_config(page_title="ConvNet Explorer", page_icon=":material/grid_on:", layout="wide")
+st.html(f"<style>{(Path(__file__).parent / 'assets' / 'app.css').read_text()}</style>")
 
 pages = {
     "Explore": [

@@ -41,14 +41,14 @@ with layers_tab:
                           **state.bind("architecture.download_rows", "every row")) != "every row"
     limit = depth if shown_only else None
     base = f"{choice.name}-layers" + (f"-depth{depth}" if shown_only else "")
-    columns = st.columns(4)
-    columns[0].download_button("CSV", formats.to_csv(report, limit), f"{base}.csv", "text/csv",
+    downloads = st.container(horizontal=True, wrap=True)
+    downloads.download_button("CSV", formats.to_csv(report, limit), f"{base}.csv", "text/csv",
+                              icon=":material/download:")
+    downloads.download_button("JSON", formats.render(report, "json", limit), f"{base}.json", "application/json",
                                icon=":material/download:")
-    columns[1].download_button("JSON", formats.render(report, "json", limit), f"{base}.json", "application/json",
+    downloads.download_button("Markdown", formats.to_markdown(report, limit), f"{base}.md", "text/markdown",
                                icon=":material/download:")
-    columns[2].download_button("Markdown", formats.to_markdown(report, limit), f"{base}.md", "text/markdown",
-                               icon=":material/download:")
-    columns[3].download_button("LaTeX", formats.to_latex(report, limit), f"{base}.tex", "application/x-tex",
+    downloads.download_button("LaTeX", formats.to_latex(report, limit), f"{base}.tex", "application/x-tex",
                                icon=":material/download:")
 
 with charts_tab:

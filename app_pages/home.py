@@ -11,12 +11,11 @@ st.write("Pick a network and see exactly what it computes: every layer's shape, 
          "receptive field. The classics of the course, from LeNet-5 to EfficientNet:")
 
 classics = [get_spec(name) for name in list_architectures() if get_spec(name).classic]
-with st.spinner("Counting parameters and MACs on the meta device..."):
-    for index, spec in enumerate(classics):
-        if index % 4 == 0:
-            columns = st.columns(4)
+CARD_WIDTH = 225  # cards sit side by side while they fit and wrap onto new rows when they do not
+with st.spinner("Counting parameters and MACs on the meta device..."), st.container(horizontal=True, wrap=True):
+    for spec in classics:
         report = ui.cached_analysis(spec.name, ui.config_items(spec.resolve_config()), None)
-        with columns[index % 4].container(border=True):
+        with st.container(border=True, width=CARD_WIDTH):
             st.markdown(f"**{spec.year} · {spec.display_name}**")
             st.caption(spec.purpose)
             st.markdown(f"Input {'x'.join(map(str, spec.input_shape))} · {human(report.total_params)} params · "
@@ -27,8 +26,8 @@ with st.spinner("Counting parameters and MACs on the meta device..."):
 
 st.divider()
 st.subheader("Then look inside and weigh the costs")
-tour = st.columns(4)
-for column, (page, title, what) in zip(tour, [
+tour = st.container(horizontal=True, wrap=True)
+for page, title, what in [
         ("app_pages/architecture.py", "Architecture", "Any network layer by layer: shapes, parameters, MACs, "
                                                        "receptive fields, charts and a diagram."),
         ("app_pages/feature_maps.py", "Feature maps", "Run a network on your own image and see what every "
@@ -36,8 +35,8 @@ for column, (page, title, what) in zip(tour, [
         ("app_pages/augmentation.py", "Augmentation", "Mirror, crop and colour-shift your image, and see whether "
                                                        "the network still agrees."),
         ("app_pages/cost_lab.py", "Cost lab", "What a 5x5 convolution costs against a 1x1 bottleneck, "
-                                               "depthwise separable convolutions, and their timing.")]):
-    with column.container(border=True):
+                                               "depthwise separable convolutions, and their timing.")]:
+    with tour.container(border=True, width=CARD_WIDTH):
         st.page_link(page, label=title, icon=":material/arrow_forward:")
         st.caption(what)
 

@@ -18,6 +18,7 @@ from explorer.costs import (
 )
 from explorer.errors import ExplorerError
 from explorer.ui import state
+from explorer.ui.widgets import labelled_metric, metric_row
 
 KERNELS = [1, 3, 5, 7, 9]
 # (setting, values) swept in the charts of each comparison
@@ -88,12 +89,12 @@ def comparison_panel(name: str, device: str) -> None:
     if comparison.theory:
         st.latex(comparison.theory)
     base, cand = comparison.variants[comparison.baseline], comparison.variants[comparison.candidate]
-    metrics = st.columns(4)
-    metrics[0].metric(f"{comparison.baseline} MACs", f"{base.macs:,}", border=True)
-    metrics[1].metric(f"{comparison.candidate} MACs", f"{cand.macs:,}", border=True)
-    metrics[2].metric(f"ratio {comparison.candidate} / {comparison.baseline}", f"{comparison.ratio:.4f}", border=True)
-    metrics[3].metric(f"{comparison.candidate} weights", f"{cand.params:,}", border=True,
-                      help=f"without biases; {comparison.baseline}: {base.params:,}")
+    with metric_row():
+        labelled_metric(f"{comparison.baseline} MACs", f"{base.macs:,}")
+        labelled_metric(f"{comparison.candidate} MACs", f"{cand.macs:,}")
+        labelled_metric(f"ratio {comparison.candidate} / {comparison.baseline}", f"{comparison.ratio:.4f}")
+        labelled_metric(f"{comparison.candidate} weights", f"{cand.params:,}",
+                        help=f"without biases; {comparison.baseline}: {base.params:,}")
     st.dataframe(_table(comparison), hide_index=True, width="stretch", column_config={
         column: st.column_config.NumberColumn(format="localized")
         for column in ("MACs", "FLOPs (2xMACs)", "params", "params with bias")})
@@ -117,7 +118,7 @@ def comparison_panel(name: str, device: str) -> None:
 
 def _timing(name: str, comparison: Comparison, device: str) -> None:
     st.markdown(f"**Measured on {device}.** Theory counts multiplications; hardware also moves memory.")
-    left, right = st.columns([1, 3])
+    left, right = st.columns([1, 2])
     batch = int(left.number_input("batch size", 1, 256, **state.bind(f"cost.{name}.batch", 8, lambda b: 1 <= b <= 256)))
     if not left.button("Time both variants", key=f"cost:{name}:time", icon=":material/timer:"):
         return

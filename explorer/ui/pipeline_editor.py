@@ -53,7 +53,7 @@ def pipeline_editor(key: str = "pipeline") -> list[dict[str, Any]]:
     back on change, so a run that does not draw the editor (the page stopped early) loses nothing.
     """
     steps = _state(key)
-    left, right = st.columns([3, 1])
+    left, right = st.columns([2, 1])
     left.selectbox("Operation", list(OPERATIONS),
                    format_func=lambda name: OPERATIONS[name].label + (" (course)" if OPERATIONS[name].course else ""),
                    **state.bind(f"{key}.new", next(iter(OPERATIONS)), lambda op: op in OPERATIONS))

@@ -44,27 +44,40 @@ def selected_device() -> str:
     return st.session_state.get("device", "cpu")
 
 
+METRIC_WIDTH = 220  # metrics sit side by side while they fit and wrap onto new rows when they do not
+
+
+def metric_row():
+    """Return a container whose children sit side by side and wrap onto new rows in a narrow window."""
+    return st.container(horizontal=True, wrap=True, gap="small")
+
+
+def labelled_metric(label: str, value: str, caption: str = "", help: str | None = None) -> None:
+    """Show one bordered metric with an exact caption under it, METRIC_WIDTH wide (inside metric_row())."""
+    with st.container(width=METRIC_WIDTH, gap=None):
+        st.metric(label, value, border=True, help=help)
+        if caption:
+            st.caption(caption)
+
+
 def show_totals(report: ModelReport) -> None:
-    """Show the report's totals as metrics in two rows: params, MACs, FLOPs; memory and shapes."""
-    first, second = st.columns(3), st.columns(3)
-    first[0].metric("Parameters", human(report.total_params), border=True,
-                    help=f"{report.total_params:,} in all: {report.trainable_params:,} trainable, "
-                         f"{report.frozen_params:,} frozen")
-    first[0].caption(f"{report.total_params:,} · trainable {report.trainable_params:,} · "
-                     f"frozen {report.frozen_params:,}")
-    first[1].metric("MACs (multiply-accumulates)", human(report.total_macs), border=True,
-                    help="Multiply-accumulates of convolutions, linear layers, matmuls and attention, batch 1")
-    first[1].caption(f"{report.total_macs:,} MACs")
-    first[2].metric("FLOPs (= 2 x MACs)", human(report.total_flops), border=True,
-                    help="Each multiply-accumulate is two floating-point operations")
-    first[2].caption(f"{report.total_flops:,} FLOPs")
-    second[0].metric("Activation memory (batch 1)", human_bytes(report.activation_bytes), border=True,
-                     help="Sum of the distinct outputs of the leaf layers at batch 1 (float32)")
-    second[0].caption(f"{report.activation_bytes:,} bytes")
-    second[1].metric("Parameter memory", human_bytes(report.param_bytes), border=True)
-    second[1].caption(f"{report.param_bytes:,} bytes")
-    second[2].metric("Output shape (CxHxW)", format_shape(report.output_shape), border=True)
-    second[2].caption(f"input {format_shape(report.input_shape)}, batch 1")
+    """Show the report's totals as metrics: params, MACs, FLOPs, memory and shapes, each with exact figures."""
+    with metric_row():
+        labelled_metric("Parameters", human(report.total_params),
+                        f"{report.total_params:,} · trainable {report.trainable_params:,} · "
+                        f"frozen {report.frozen_params:,}",
+                        help=f"{report.total_params:,} in all: {report.trainable_params:,} trainable, "
+                             f"{report.frozen_params:,} frozen")
+        labelled_metric("MACs (multiply-accumulates)", human(report.total_macs), f"{report.total_macs:,} MACs",
+                        help="Multiply-accumulates of convolutions, linear layers, matmuls and attention, batch 1")
+        labelled_metric("FLOPs (= 2 x MACs)", human(report.total_flops), f"{report.total_flops:,} FLOPs",
+                        help="Each multiply-accumulate is two floating-point operations")
+        labelled_metric("Activation memory (batch 1)", human_bytes(report.activation_bytes),
+                        f"{report.activation_bytes:,} bytes",
+                        help="Sum of the distinct outputs of the leaf layers at batch 1 (float32)")
+        labelled_metric("Parameter memory", human_bytes(report.param_bytes), f"{report.param_bytes:,} bytes")
+        labelled_metric("Output shape (CxHxW)", format_shape(report.output_shape),
+                        f"input {format_shape(report.input_shape)}, batch 1")
 
 
 @dataclass
