@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-REFERENCE_DIR = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = ROOT / "tests" / "data"
 
 
 @dataclass(frozen=True)

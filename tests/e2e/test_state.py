@@ -3,11 +3,11 @@ pages), and checks in the real browser that the page shows and computes with the
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import torch
+import torchvision
 
 from e2e_helpers import assert_no_exception, wait_for_condition, wait_until_idle
 
@@ -90,7 +90,7 @@ def test_feature_maps_capture_point_survives_an_upload(page, app_url):
 
 def test_feature_maps_image_stays_the_uploaded_one_after_a_weights_upload_and_other_networks(page, app_url, tmp_path):
     weights = tmp_path / "mobilenet_v2.pt"
-    torch.save(__import__("torchvision").models.mobilenet_v2().state_dict(), weights)
+    torch.save(torchvision.models.mobilenet_v2().state_dict(), weights)
     page.goto(f"{app_url}/feature_maps?arch=mobilenet_v2")
     page.get_by_text("Random weights").first.wait_for(timeout=120_000)
     main(page).get_by_text("Upload", exact=True).click()
