@@ -82,3 +82,12 @@ def test_the_sample_follows_the_network_until_one_is_picked(open_page):
     at.selectbox(key="widget:feature_maps.image.sample").set_value("rocket").run()
     at.selectbox(key="widget:network.arch").set_value("lenet5").run()
     assert at.selectbox(key="widget:feature_maps.image.sample").value == "rocket"
+
+
+def test_a_one_click_reset_brings_back_the_options_the_bundled_weights_need(open_page):
+    at = open_page(PAGE, arch="lenet5", num_classes="5")
+    assert any("default options" in e for e in shown_errors(at))
+    at.button(key="widget:network.reset").click().run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="widget:network.option.lenet5.num_classes").value == 10
+    assert "num_classes" not in at.query_params
