@@ -82,7 +82,7 @@ with diagram_tab:
 
 with explain_tab:
     info = family(spec.family)
-    st.markdown(f"### {info.name}\n**Purpose.** {info.purpose}\n\n**Key idea.** {info.key_idea}\n\n"
+    st.markdown(f"### {info.name}\n**Purpose.** {spec.purpose}\n\n**Key idea.** {spec.key_idea}\n\n"
                 f"**Why it works.** {spec.explanation}")
     if info.errata:
         st.warning(f"**Where the course notes go wrong.** {info.errata}", icon=":material/edit_note:")

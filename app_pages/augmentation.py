@@ -25,6 +25,7 @@ MAX_SIDE = 512
 st.title("Augmentation")
 st.caption("Mirroring, random cropping and colour shifting (the course's three), and more, on your own image.")
 
+ui.apply_link()  # the network picker sits in a collapsed section: a link's notes belong up here
 picture = ui.image_input(key="augment.image")
 if picture is None:
     st.stop()
@@ -64,6 +65,9 @@ with st.expander("Does the network still agree?", expanded=False):
     if predictions:
         if weights.source == RANDOM:
             st.warning("Random weights: the classes are arbitrary, so whether they agree means nothing.")
+        if choice.spec.input_shape[0] == 1:
+            st.info(f"{choice.spec.display_name} knows only what it was trained on (handwritten digits, seen in "
+                    f"grayscale): on a photo its guesses say little. Pick a network trained on photos above.")
         kept = sum(1 for name, _ in predictions[1:] if name == predictions[0][0])
         st.metric(f"Samples that keep the original's top-1 class ({choice.spec.display_name})",
                   f"{kept} of {count}", border=True,
@@ -71,7 +75,7 @@ with st.expander("Does the network still agree?", expanded=False):
 
 left, right = st.columns([1, 3])
 guesser = f"{choice.spec.display_name} guesses " if predictions else ""
-caption = "original" + (f" · {guesser}{predictions[0][0]} {predictions[0][1]:.0%}" if predictions else "")
+caption = "original" + (f" · {guesser}{predictions[0][0]} {predictions[0][1]:.1%}" if predictions else "")
 left.image(image, caption=caption, width="stretch")
 with right:
     for row_start in range(0, count, 4):
@@ -81,7 +85,7 @@ with right:
             label = f"sample {index + 1}"
             if predictions:
                 name, probability = predictions[index + 1]
-                label += f" · {name} {probability:.0%}"
+                label += f" · {name} {probability:.1%}"
             columns[offset].image(sample, caption=label, width="stretch")
 
 st.subheader("Step by step (sample 1)")

@@ -46,5 +46,5 @@ if query.strip():
     matches = [get_spec(name) for name in search(query)]
     st.caption(f"{len(matches)} match{'es' if len(matches) != 1 else ''}")
     for spec in matches[:40]:
-        st.page_link("app_pages/architecture.py", label=f"{spec.display_name} ({spec.name}) · {spec.family} {spec.year}",
+        st.page_link("app_pages/architecture.py", label=ui.architecture_label(spec.name),
                      query_params={"arch": spec.name})

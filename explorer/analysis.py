@@ -54,7 +54,8 @@ class RowRole(StrEnum):
 
 
 ROLE_EXPLANATIONS = {
-    RowRole.OPS: "matrix products the container computes itself (e.g. attention), outside any child module",
+    RowRole.OPS: "matrix products the container computes itself (e.g. attention), outside any child module; "
+                 "their connections count these multiply-accumulates only, not bias additions among them",
     RowRole.OWN_PARAMETERS: "parameters the container holds itself, outside any child module",
     RowRole.USED_BY_PARENT: "the module is never called: its parent uses its weights in a functional call, "
                             "so its parameters are counted here and its MACs on the parent",

@@ -141,7 +141,7 @@ def test_lenet5_1998_follows_table_i_and_computes_squared_distances():
 
 @pytest.mark.parametrize("query, first, absent", [
     ("ResNet 50", "resnet50", "resnet101"), ("resnet50", "resnet50", "resnet18"), ("vgg16", "vgg16", "vgg19"),
-    ("attention", "vit_b_16", "resnet50"), ("LeNet-5", "lenet5", "alexnet"),
+    ("attention", "vit_b_16", "resnet50"), ("LeNet-5", "lenet5", "alexnet"), ("lenet", "lenet5", "resnet50"),
 ])
 def test_search_ranks_exact_names_first_and_does_not_match_by_accident(query, first, absent):
     from explorer.zoo import search
@@ -149,4 +149,6 @@ def test_search_ranks_exact_names_first_and_does_not_match_by_accident(query, fi
     found = search(query)
     assert found[0] == first or first in found and query == "attention"
     assert absent not in found
+    if query == "lenet":  # the LeNets before names that merely contain the text (googlenet, mobilenet)
+        assert found[:3] == ["lenet5", "lenet5_1998", "lenet5_modern"]
     assert search("") == [] and search("no such network at all") == []

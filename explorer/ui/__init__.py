@@ -9,7 +9,13 @@ from explorer.ui.cache import (
     config_items,
 )
 from explorer.ui.tables import layer_table
-from explorer.ui.network import ArchitectureChoice, architecture_picker, current_network
+from explorer.ui.network import (
+    ArchitectureChoice,
+    apply_link,
+    architecture_label,
+    architecture_picker,
+    current_network,
+)
 from explorer.ui.widgets import (
     ChosenImage,
     device_picker,
@@ -20,7 +26,7 @@ from explorer.ui.widgets import (
 )
 
 __all__ = [
-    "ArchitectureChoice", "ChosenImage", "architecture_picker", "cached_analysis", "cached_capture", "cached_dot",
+    "ArchitectureChoice", "ChosenImage", "apply_link", "architecture_label", "architecture_picker", "cached_analysis", "cached_capture", "cached_dot",
     "cached_model", "cached_sources", "config_items", "current_network", "device_picker", "image_input", "layer_table",
     "selected_device", "show_totals", "weights_picker",
 ]

@@ -9,6 +9,7 @@ that cannot be used is named in one line and ignored.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +86,11 @@ def apply_url(params: dict[str, str]) -> list[str]:
     if "arch" in params:
         try:
             network = fresh_network(get_spec(params["arch"][:MAX_ECHO * 4]).name)
-        except ExplorerError as error:
-            notes.append(f"{error} The link's arch was ignored.")
+        except ExplorerError:
+            close = difflib.get_close_matches(params["arch"][:MAX_ECHO], list_architectures(), n=3, cutoff=0.5)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            notes.append(f"The link's arch {_echo(params['arch'])} names no architecture here{hint}, "
+                         f"so it was ignored.")
     spec = get_spec(network["arch"])
     for key, value in params.items():
         if key == "arch":
@@ -129,7 +133,8 @@ def _set_size(index: int, value: int) -> None:
     network["input"] = tuple(size)
 
 
-def _label(name: str) -> str:
+def architecture_label(name: str) -> str:
+    """Return how pickers and lists name an architecture: registry name first, then display name, family, year."""
     # The registry name comes first: the picker's type-to-search ranks labels that start with the typed
     # text above labels that merely contain it, so typing "resnet50" offers resnet50 before wide_resnet50_2.
     spec = get_spec(name)
@@ -152,17 +157,30 @@ def option_widget(name: str, option: Option, binding: dict[str, Any]) -> Any:
                                  help=help_text, **binding))
 
 
+def apply_link() -> None:
+    """Apply a URL the app did not write to the current network, and show a note per ignored value here.
+
+    The picker calls it; a page whose picker sits in a collapsed section calls it at the top, so the
+    notes are seen.
+    """
+    params = st.query_params.to_dict()
+    if params and params != st.session_state.get(URL_WRITTEN):
+        for note in apply_url(params):
+            show_error(note)
+        st.session_state[URL_WRITTEN] = params
+
+
 def architecture_picker(custom_input: bool = True) -> ArchitectureChoice:
     """Draw the picker from the current network (its options and, with ``custom_input``, the input size).
 
     A link such as ``?arch=resnet50&width_mult=0.5&input=160x160`` reproduces the view; the URL always
     shows the current network. Values of a link that cannot be used are reported in one line each.
     """
+    apply_link()
     params = st.query_params.to_dict()
-    notes = apply_url(params) if params and params != st.session_state.get(URL_WRITTEN) else []
     network = current_network()
     names = list_architectures()
-    name = st.selectbox("Architecture", names, format_func=_label,
+    name = st.selectbox("Architecture", names, format_func=architecture_label,
                         help="Every torchvision classifier, the course's classics and its building blocks. "
                              "Type a name to search.",
                         **state.bind_to(state.widget_key("network.arch"), network["arch"],
@@ -196,13 +214,12 @@ def architecture_picker(custom_input: bool = True) -> ArchitectureChoice:
                                                        int(network["input"][1]), lambda v: _set_size(1, v)))
             input_shape = (default_shape[0], int(height), int(width))
     elif network["input"] is not None:
-        st.caption(f"This page feeds the network the input its preprocessing makes; the input size "
-                   f"{network['input'][0]}x{network['input'][1]} chosen on the Architecture page is kept for it.")
+        st.caption(f"The input size {network['input'][0]}x{network['input'][1]} chosen on the Architecture page is "
+                   f"not used here: this page feeds the network the size its preprocessing makes (listed below). "
+                   f"It stays chosen for the Architecture page.")
 
     wanted = url_of(network)
     if params != wanted:
         st.query_params.from_dict(wanted)
     st.session_state[URL_WRITTEN] = wanted
-    for note in notes:
-        show_error(note)
     return ArchitectureChoice(spec, config, input_shape)

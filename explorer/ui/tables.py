@@ -12,9 +12,9 @@ def layer_table(report: ModelReport, depth: int | None) -> None:
     frame = report.to_frame(depth)
     frame.insert(0, "layer", ["  " * d + (n.rsplit(".", 1)[-1] if d else n) for n, d in
                               zip(frame["name"], frame["depth"])])
-    columns = ["layer", "type", "output_shape", "kernel", "stride", "padding", "groups", "params", "trainable_params",
+    columns = ["layer", "type", "note", "output_shape", "kernel", "stride", "padding", "groups", "params", "trainable_params",
                "frozen_params", "macs", "flops", "connections", "share_of_macs", "output_bytes", "receptive_field",
-               "input_shape", "note", "name"]
+               "input_shape", "name"]
     st.dataframe(
         frame[columns], hide_index=True, width="stretch", height=min(640, 38 + 35 * len(frame)),
         column_config={

@@ -63,24 +63,26 @@ def search(query: str) -> list[str]:
     """Return the names matching ``query``, best first, in list_architectures() order within a rank.
 
     Ranks: the name or display name is the query (spaces, hyphens and case ignored, so "ResNet 50" is
-    resnet50); contains it; every word of the query is in the name, display name, family or year. Only
+    resnet50); starts with it ("lenet" finds the LeNets before GoogLeNet); contains it; every word of the query is in the name, display name, family or year. Only
     when none of those match are purpose and key idea searched too ("attention", "mobile").
     """
     wanted, words = _squashed(query), query.lower().split()
     if not wanted:
         return []
-    ranked: list[list[str]] = [[], [], [], []]
+    ranked: list[list[str]] = [[], [], [], [], []]
     for name in list_architectures():
         spec = get_spec(name)
         titles = {_squashed(name), _squashed(spec.display_name)}
         identity = " ".join([name, spec.display_name, spec.family, str(spec.year)]).lower()
         if wanted in titles:
             ranked[0].append(name)
-        elif any(wanted in title for title in titles):
+        elif any(title.startswith(wanted) for title in titles):
             ranked[1].append(name)
-        elif all(word in identity for word in words):
+        elif any(wanted in title for title in titles):
             ranked[2].append(name)
-        elif all(word in f"{identity} {spec.purpose} {spec.key_idea}".lower() for word in words):
+        elif all(word in identity for word in words):
             ranked[3].append(name)
-    best = ranked[0] + ranked[1] + ranked[2]
-    return best or ranked[3]
+        elif all(word in f"{identity} {spec.purpose} {spec.key_idea}".lower() for word in words):
+            ranked[4].append(name)
+    best = ranked[0] + ranked[1] + ranked[2] + ranked[3]
+    return best or ranked[4]

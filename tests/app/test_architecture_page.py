@@ -69,7 +69,7 @@ def test_url_options_and_input_size_reproduce_the_view(open_page):
 
 @pytest.mark.parametrize("query, message", [
     ({"arch": "mobilenet_v1", "width_mult": "9"}, "must be float in [0.1, 2.0]"),
-    ({"arch": "nonexistent"}, "There is no architecture called 'nonexistent'"),
+    ({"arch": "nonexistent"}, "The link's arch 'nonexistent' names no architecture here"),
     ({"arch": "lenet5", "input": "8x8"}, "features.3 (Conv2d) would produce an empty output"),
     ({"arch": "residual_block", "shortcut": "identity", "stride": "2"}, "identity shortcut"),
     ({"arch": "vit_b_16", "image_size": "100"}, "cannot be built"),
@@ -136,3 +136,9 @@ def test_rows_whose_weights_a_parent_uses_are_marked_and_explained(open_page):
     out_proj = frame[frame["name"] == "encoder.layers.encoder_layer_0.self_attention.out_proj"].iloc[0]
     assert out_proj["note"] == "weights used by the parent" and out_proj["params"] == 590_592
     assert any(text.startswith('Rows marked "weights used by the parent"') for text in caption_texts(at))
+
+
+def test_the_explanation_describes_the_chosen_entry_not_only_its_family(open_page):
+    at = open_page(PAGE, arch="lenet5_1998")
+    explanation = "\n".join(m.value for m in at.markdown)
+    assert "exactly as the 1998 paper's network did" in explanation

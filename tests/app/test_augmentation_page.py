@@ -72,3 +72,10 @@ def test_an_unreadable_upload_is_one_sentence(open_page):
     at.file_uploader(key="widget:augment.image.upload").set_value(("x.png", b"", "image/png")).run()
     assert not at.exception
     assert shown_errors(at) == ["The file is empty."]
+
+
+def test_a_bad_link_is_reported_at_the_top_not_in_the_collapsed_section(open_page):
+    at = open_page(PAGE, arch="nonexistent")
+    assert not at.exception
+    assert any("names no architecture here" in e for e in shown_errors(at))
+    assert at.query_params["arch"] in ("lenet5", ["lenet5"])
