@@ -119,7 +119,7 @@ def test_lenet5_1998_follows_table_i_and_computes_squared_distances():
     inputs = c3_inputs()
     assert [len(chosen) for chosen in inputs] == [3] * 6 + [4] * 9 + [6]
     assert inputs[0] == (0, 1, 2) and inputs[4] == (0, 4, 5) and inputs[14] == (0, 2, 3, 5)
-    assert all(line.count("X") == 10 for line in TABLE_I)
+    assert all(line.count("x") == 10 for line in TABLE_I)
     codes = digit_codes()
     assert codes.shape == (10, 84) and set(codes.unique().tolist()) == {-1.0, 1.0}
     assert len({tuple(row.tolist()) for row in codes}) == 10

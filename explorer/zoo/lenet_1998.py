@@ -17,22 +17,22 @@ from torch import nn
 
 from explorer.zoo.registry import register
 
-# Table I of the paper: row i is S2 map i, column j is C3 map j, X marks a connection. The first six
+# Table I of the paper: row i is S2 map i, column j is C3 map j, x marks a connection (X in the paper). The first six
 # C3 maps take 3 neighbouring S2 maps, the next six 4 neighbouring ones, the next three 4 that are not
 # all neighbours, the last one all six.
 TABLE_I = (
-    "X   XXX  XXXX XX",
-    "XX   XXX  XXXX X",
-    "XXX   XXX  X XXX",
-    " XXX  XXXX  X XX",
-    "  XXX  XXXX XX X",
-    "   XXX  XXXX XXX",
+    "x   xxx  xxxx xx",
+    "xx   xxx  xxxx x",
+    "xxx   xxx  x xxx",
+    " xxx  xxxx  x xx",
+    "  xxx  xxxx xx x",
+    "   xxx  xxxx xxx",
 )
 
 
 def c3_inputs(table: tuple[str, ...] = TABLE_I) -> list[tuple[int, ...]]:
     """Return, for each C3 map, the S2 maps it reads (from Table I)."""
-    return [tuple(row for row, line in enumerate(table) if line[column] == "X") for column in range(len(table[0]))]
+    return [tuple(row for row, line in enumerate(table) if line[column] == "x") for column in range(len(table[0]))]
 
 
 # The RBF units' fixed codes: a 7x12 bitmap of each digit, # = +1 and . = -1. The paper drew stylised
@@ -151,7 +151,7 @@ def connection_table_markdown(table: tuple[str, ...] = TABLE_I) -> str:
     columns = len(table[0])
     lines = ["| S2 \\ C3 | " + " | ".join(str(j) for j in range(columns)) + " |",
              "|---" * (columns + 1) + "|"]
-    lines += [f"| {i} | " + " | ".join("X" if mark == "X" else " " for mark in line) + " |"
+    lines += [f"| {i} | " + " | ".join("X" if mark == "x" else " " for mark in line) + " |"
               for i, line in enumerate(table)]
     return "\n".join(lines)
 

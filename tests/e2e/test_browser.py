@@ -35,6 +35,9 @@ def test_direct_link_shows_table_chart_and_diagram(page, app_url):
     # layer3's five identical bottlenecks drawn as one box, and the residual "+" of the expanded layer1.0
     page.locator("[data-testid=stGraphVizChart] svg text").filter(has_text="x5").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid=stGraphVizChart] svg text").filter(has_text="+").count() >= 1
+    # a module called three times is labelled with each call's own output (relu's third call: 256 channels)
+    relu = page.locator("[data-testid=stGraphVizChart] svg g.node").filter(has_text="relu (call 3)").first
+    assert "256x56x56" in relu.text_content()
     page.get_by_role("tab", name="Explanation").click()
     page.get_by_text("Skip connections let very deep nets learn the identity").first.wait_for(timeout=30_000)
     assert_no_exception(page)

@@ -180,13 +180,3 @@ def test_agreement_names_the_current_network_after_an_upload(page, app_url):
     page.get_by_text("original · ResNet-18 guesses").first.wait_for(timeout=120_000)
     assert_no_exception(page)
 
-
-def test_the_diagram_labels_each_call_with_its_own_shape(page, app_url):
-    page.goto(f"{app_url}/architecture?arch=resnet50")
-    page.get_by_role("heading", name="ResNet-50").wait_for(timeout=120_000)
-    wait_until_idle(page)
-    page.get_by_role("tab", name="Diagram").click()
-    svg = page.locator("[data-testid=stGraphVizChart] svg").first
-    svg.wait_for(state="visible", timeout=60_000)
-    node = svg.locator("g.node").filter(has_text="relu (call 3)").first
-    assert "256x56x56" in node.text_content()
