@@ -38,6 +38,25 @@ def parse_shape(text: str) -> tuple[int, int, int]:
     return dims  # type: ignore[return-value]
 
 
+MAX_DEPTH = 64
+MAX_COST_SIDE = 4096  # the Cost lab page's own bound on every size
+
+
+def bounded_int(low: int, high: int) -> Any:
+    """Return an argparse type that accepts whole numbers from ``low`` to ``high`` (else one sentence, exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text[:40]} is outside {low} to {high}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
 def parse_settings(items: Sequence[str]) -> dict[str, str]:
     """Return a dict from ``KEY=VALUE`` strings (values stay strings; the spec converts them).
 
@@ -113,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--input-shape", help="C,H,W (default: the architecture's own)")
     summary.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                          help="an architecture option, e.g. --set width_mult=0.5 (repeatable)")
-    summary.add_argument("--depth", type=int, default=None, help="hide rows deeper than N")
+    summary.add_argument("--depth", type=bounded_int(0, MAX_DEPTH), default=None, help="hide rows deeper than N")
     summary.add_argument("--format", choices=("table", "json", "csv", "markdown", "latex"), default="table")
     summary.set_defaults(run=_cmd_summary)
 
@@ -123,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("comparison", choices=COMPARISONS)
     for flag in ("height", "width", "in-channels", "out-channels", "kernel", "stride", "padding", "bottleneck",
                  "expansion", "groups"):
-        cost.add_argument(f"--{flag}", type=int, default=None, metavar="N")
+        cost.add_argument(f"--{flag}", type=bounded_int(0 if flag == "padding" else 1, MAX_COST_SIDE), default=None,
+                          metavar="N")
     cost.add_argument("--format", choices=("table", "json"), default="table")
     cost.set_defaults(run=_cmd_cost)
     return parser

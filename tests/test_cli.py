@@ -82,6 +82,10 @@ def test_summary_csv_and_markdown_and_latex(capsys):
     (["summary", "lenet5", "--input-shape", "1,99999,32"], "too large"),
     (["summary", "lenet5", "--format", "yaml"], "invalid choice: 'yaml'"),
     (["nonsense"], "invalid choice: 'nonsense'"),
+    (["summary", "lenet5", "--depth", "-1"], "--depth: -1 is outside 0 to 64"),
+    (["summary", "lenet5", "--depth", "two"], "--depth: 'two' is not a whole number"),
+    (["cost", "inception", "--height", "9" * 41], "--height: " + "9" * 40 + " is outside 1 to 4096"),
+    (["cost", "inception", "--padding", "-1"], "--padding: -1 is outside 0 to 4096"),
 ])
 def test_errors_are_one_sentence_on_stderr_with_exit_code_2(capsys, argv, fragment):
     try:
@@ -94,7 +98,8 @@ def test_errors_are_one_sentence_on_stderr_with_exit_code_2(capsys, argv, fragme
     assert len(captured.err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("argv", [["summary", "lenet5", "--input-shape", "1,8,8"], ["summary", "nope"]])
+@pytest.mark.parametrize("argv", [["summary", "lenet5", "--input-shape", "1,8,8"], ["summary", "nope"],
+                                  ["summary", "lenet5", "--depth", "-1"]])
 def test_the_real_command_prints_no_traceback(argv):
     result = subprocess.run([sys.executable, "-m", "explorer", *argv], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)
