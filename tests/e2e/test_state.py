@@ -76,8 +76,10 @@ def test_feature_maps_capture_point_survives_an_upload(page, app_url):
     box = main(page).locator("[data-testid=stSelectbox]").filter(has_text="Layer or branch point").first
     box.locator("input").click()
     page.keyboard.type("layer2.0 — residual + shortcut")
-    page.locator("[role=option]").first.click()
+    page.locator("[role=option]").first.wait_for(timeout=30_000)
+    page.keyboard.press("Enter")  # the first match; clicking can miss an option scrolled out of view
     wait_until_idle(page)
+    wait_for_condition(lambda: "residual + shortcut" in selectbox_value(page, "Layer or branch point"), 30)
     main(page).get_by_text("Upload", exact=True).click()
     wait_until_idle(page)
     upload(page, "PNG, JPEG", PHOTO)
