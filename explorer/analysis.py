@@ -420,7 +420,6 @@ class _Frame:
     row: LayerRow
     module: nn.Module
     macs_at_start: int
-    index: int
     key: str
     inputs: tuple[str, ...]
     graph_start: int
@@ -516,11 +515,11 @@ class _Recorder:
         source = _first_tensor(args) if args else _first_tensor(kwargs)
         row = LayerRow(name=name, type=type(module).__name__, depth=len(self.stack), call=call,
                        input_shape=tuple(source.shape) if source is not None else None,
-                       parent=self.stack[-1].index if self.stack else None, **_layer_geometry(module))
+                       **_layer_geometry(module))  # parent links are set when the table is finished
         if self.stack:
             self.stack[-1].children.append(row)
         key = f"{name}@{call}" if call else name
-        frame = _Frame(row, module, self.tracer.total_macs, len(self.rows), key,
+        frame = _Frame(row, module, self.tracer.total_macs, key,
                        self.sources([*args, *kwargs.values()]), len(self.graph))
         self.frame_of_row[id(row)] = frame
         self.stack.append(frame)

@@ -103,9 +103,10 @@ def upload_input(label: str, model_key: str, types: list[str], **kwargs: Any) ->
     key = state.widget_key(model_key)
     upload = st.file_uploader(label, type=types, key=key, on_change=lambda: _keep_upload(model_key, st.session_state[key]),
                               **kwargs)
-    if upload is not None:
-        _keep_upload(model_key, upload)
     kept = state.get(model_key, None)
+    if upload is not None and (kept is None or (kept[0], len(kept[1])) != (upload.name, upload.size)):
+        _keep_upload(model_key, upload)  # a file that arrived without a change event: copy it once, not per run
+        kept = state.get(model_key, None)
     if kept is not None and upload is None:
         st.caption(f"Using {plain(kept[0])}, uploaded earlier. Upload another file to replace it.")
     return kept
