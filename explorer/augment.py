@@ -9,6 +9,7 @@ per-channel offsets) and AlexNet's PCA colour augmentation are small v2 transfor
 from __future__ import annotations
 
 import json
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -25,9 +26,49 @@ from explorer.zoo.registry import Option
 
 _RNG_LOCK = threading.Lock()  # v2 draws from torch's global RNG: one seeded sampling at a time
 
+MAX_STEPS = 32
+"""The most steps a pipeline may have, wherever it comes from (the editor, a JSON file, a caller).
+
+Every step keeps one intermediate image for the step-by-step view: unbounded, 5,000 mirrorings took 83 s
+and 2.6 GB and a 100,000-step file never finished. Real pipelines use fewer than ten steps.
+"""
+
+MAX_JSON_BYTES = 64 * 1024
+"""The largest pipeline file read, checked before parsing: 32 steps as :func:`to_json` writes them take
+under 8 KB."""
+
+_MAX_DIGITS = 18  # no setting comes near 10**18: longer integers are refused before Python converts them
+_SHOWN = 40  # characters of a person's text that a message repeats
+_STEP_KEYS = ("op", "params", "p")
+_PROBABILITY = Option(float, 1.0, low=0.0, high=1.0)
+
 
 class AugmentError(ExplorerError):
     """A pipeline that cannot be built: unknown operation, bad parameter, unreadable JSON."""
+
+
+def _show(value: Any) -> str:
+    """Return ``value`` as a message repeats it: text quoted and cut to 40 characters, JSON's names otherwise.
+
+    Never the whole of a large value: a message is one sentence whatever a file holds.
+    """
+    if isinstance(value, str):
+        return repr(value[:_SHOWN]) + ("…" if len(value) > _SHOWN else "")
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value) if abs(value) < 10 ** _MAX_DIGITS else f"a number of more than {_MAX_DIGITS} digits"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        return repr(value) if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a value of type {type(value).__name__}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,33 +246,72 @@ def new_step(op: str) -> dict[str, Any]:
     return validate_step({"op": op})
 
 
+def _parse(op: str, name: str, option: Option, value: Any) -> Any:
+    """Return ``value`` converted for ``option``; strict: a number must be a JSON number, text must be text.
+
+    Raises:
+        AugmentError: the value has the wrong type, is not finite, or lies outside the option's range.
+    """
+    if option.kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise AugmentError(f"{op}: {name} must be a number, not {_show(value)}.")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise AugmentError(f"{op}: {name} must be a finite number, not {_show(value)}.")
+        if option.kind is int and isinstance(value, float) and not value.is_integer():
+            raise AugmentError(f"{op}: {name} must be a whole number, not {_show(value)}.")
+        if abs(value) >= 10 ** _MAX_DIGITS:  # beyond every range, and beyond what float() and str() take
+            raise AugmentError(f"{op}: {name} must be {option.describe()}, not {_show(value)}.")
+    elif option.kind is str and not isinstance(value, str):
+        raise AugmentError(f"{op}: {name} must be {option.describe()}, not {_show(value)}.")
+    try:
+        return option.parse(name, value)
+    except InvalidOptionError:  # its message repeats the whole value: say it with a short one instead
+        raise AugmentError(f"{op}: {name} must be {option.describe()}, not {_show(value)}.") from None
+
+
 def validate_step(step: Any) -> dict[str, Any]:
     """Return the step with every parameter checked and defaults filled in.
 
     Raises:
-        AugmentError: not a step, unknown operation or parameter, or a value out of range.
+        AugmentError: not a step, unknown operation or parameter, or a value of the wrong type or out of range.
     """
-    if not isinstance(step, dict) or "op" not in step:
+    if not isinstance(step, dict):
+        raise AugmentError(f"Each pipeline step must be an object with an \"op\" name, not {_show(step)}.")
+    if "op" not in step:
         raise AugmentError("Each pipeline step must be an object with an \"op\" name.")
-    operation = OPERATIONS.get(step["op"])
+    op = step["op"]
+    if not isinstance(op, str):  # a list here once reached a dict lookup: "unhashable type"
+        raise AugmentError(f"The \"op\" of each step must be a name, not {_show(op)}.")
+    operation = OPERATIONS.get(op)
     if operation is None:
-        raise AugmentError(f"Unknown operation {step['op']!r}; known: {', '.join(OPERATIONS)}.")
-    given = step.get("params") or {}
+        raise AugmentError(f"Unknown operation {_show(op)}; known: {', '.join(OPERATIONS)}.")
+    given = step.get("params")
+    given = {} if given is None else given
     if not isinstance(given, dict):
-        raise AugmentError(f"The parameters of {step['op']} must be an object.")
-    unknown = sorted(set(given) - set(operation.params))
+        raise AugmentError(f"The parameters of {op} must be an object, not {_show(given)}.")
+    unknown = [key for key in given if key not in operation.params]
     if unknown:
-        raise AugmentError(f"{step['op']} has no parameter {unknown[0]!r}; its parameters are: "
+        raise AugmentError(f"{op} has no parameter {_show(unknown[0])}; its parameters are: "
                            f"{', '.join(operation.params) or 'none'}.")
-    try:
-        params = {key: option.parse(key, given.get(key, option.default)) for key, option in operation.params.items()}
-        probability = Option(float, 1.0, low=0.0, high=1.0).parse("p", step.get("p", 1.0))
-    except InvalidOptionError as error:
-        raise AugmentError(f"{step['op']}: {error}") from None
+    params = {key: _parse(op, key, option, given.get(key, option.default)) for key, option in operation.params.items()}
+    probability = _parse(op, "p", _PROBABILITY, step.get("p", 1.0))
     for low, high in (("scale_min", "scale_max"), ("ratio_min", "ratio_max")):
         if low in params and params[low] > params[high]:
-            raise AugmentError(f"{step['op']}: {low} ({params[low]}) must not exceed {high} ({params[high]}).")
-    return {"op": step["op"], "params": params, "p": probability}
+            raise AugmentError(f"{op}: {low} ({params[low]}) must not exceed {high} ({params[high]}).")
+    return {"op": op, "params": params, "p": probability}
+
+
+def validate_steps(steps: Any) -> list[dict[str, Any]]:
+    """Return every step of a pipeline validated (see :func:`validate_step`).
+
+    Raises:
+        AugmentError: not a list, more than :data:`MAX_STEPS` steps, or an invalid step.
+    """
+    if not isinstance(steps, (list, tuple)):
+        raise AugmentError(f"A pipeline must be a list of steps, not {_show(steps)}.")
+    if len(steps) > MAX_STEPS:
+        raise AugmentError(f"The pipeline has {len(steps)} steps; at most {MAX_STEPS} are allowed.")
+    return [validate_step(step) for step in steps]
 
 
 def build_step(step: dict[str, Any]) -> v2.Transform:
@@ -244,9 +324,9 @@ def build_pipeline(steps: list[dict[str, Any]]) -> v2.Compose:
     """Return the v2.Compose of ``steps`` (validated first).
 
     Raises:
-        AugmentError: a step is invalid.
+        AugmentError: more than :data:`MAX_STEPS` steps, or a step is invalid.
     """
-    return v2.Compose([build_step(validate_step(step)) for step in steps])
+    return v2.Compose([build_step(step) for step in validate_steps(steps)])
 
 
 def _to_tensor(image: Image.Image) -> tv_tensors.Image:
@@ -258,7 +338,11 @@ def _to_pil(tensor: torch.Tensor) -> Image.Image:
 
 
 def augment(image: Image.Image, steps: list[dict[str, Any]], seed: int) -> Image.Image:
-    """Return one augmented sample of ``image``; the same seed gives the same sample."""
+    """Return one augmented sample of ``image``; the same seed gives the same sample.
+
+    Raises:
+        AugmentError: more than :data:`MAX_STEPS` steps, or a step is invalid.
+    """
     return step_by_step(image, steps, seed)[-1][1]
 
 
@@ -266,9 +350,10 @@ def step_by_step(image: Image.Image, steps: list[dict[str, Any]], seed: int) -> 
     """Return (label, image) after each step of one sample, starting with the original.
 
     Raises:
-        AugmentError: a step is invalid.
+        AugmentError: more than :data:`MAX_STEPS` steps (each keeps an image), or a step is invalid.
     """
-    transforms = [build_step(validate_step(step)) for step in steps]
+    steps = validate_steps(steps)
+    transforms = [build_step(step) for step in steps]
     results = [("original", image.convert("RGB"))]
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -283,7 +368,7 @@ def sample_grid(image: Image.Image, steps: list[dict[str, Any]], count: int, see
     """Return ``count`` augmented samples; sample i uses seed ``seed * 1000 + i`` (same seed, same grid).
 
     Raises:
-        AugmentError: a step is invalid.
+        AugmentError: more than :data:`MAX_STEPS` steps, or a step is invalid.
     """
     pipeline = build_pipeline(steps)
     source = _to_tensor(image)
@@ -296,8 +381,12 @@ def sample_grid(image: Image.Image, steps: list[dict[str, Any]], count: int, see
 
 
 def to_code(steps: list[dict[str, Any]]) -> str:
-    """Return Python code that builds the same pipeline with torchvision.transforms.v2."""
-    steps = [validate_step(step) for step in steps]
+    """Return Python code that builds the same pipeline with torchvision.transforms.v2.
+
+    Raises:
+        AugmentError: more than :data:`MAX_STEPS` steps, or a step is invalid.
+    """
+    steps = validate_steps(steps)
     lines = ["from torchvision.transforms import v2", ""]
     customs = sorted({name for step in steps for name in ("ColorShift", "RandomColorShift", "FancyPCA")
                       if OPERATIONS[step["op"]].code(step["params"]).startswith(name + "(")})
@@ -312,25 +401,90 @@ def to_code(steps: list[dict[str, Any]]) -> str:
 
 
 def to_json(steps: list[dict[str, Any]]) -> str:
-    """Return the pipeline as JSON: {"pipeline": [steps]}."""
-    return json.dumps({"pipeline": [validate_step(step) for step in steps]}, indent=2) + "\n"
+    """Return the pipeline as JSON: {"pipeline": [steps]}.
+
+    Raises:
+        AugmentError: more than :data:`MAX_STEPS` steps, or a step is invalid.
+    """
+    return json.dumps({"pipeline": validate_steps(steps)}, indent=2) + "\n"
+
+
+# json's own messages, in words that do not read like a parser's
+_JSON_PROBLEMS = {
+    "Expecting value": "a value is missing",
+    "Extra data": "there is more text after the end",
+    "Unterminated string starting at": "a string is not closed",
+    "Invalid control character at": "a string holds a line break or control character",
+    "Expecting property name enclosed in double quotes": "a name in double quotes is missing",
+}
+
+
+def _json_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > _MAX_DIGITS:  # Python refuses to convert more than 4,300 digits, and none is ever needed
+        raise AugmentError(f"The pipeline file holds a number with {digits} digits, far beyond any setting.")
+    return int(text)
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise AugmentError(f"The pipeline file holds the number {text[:_SHOWN]}{'…' if len(text) > _SHOWN else ''}, "
+                           f"too large to use.")
+    return value
+
+
+def _json_constant(name: str) -> None:
+    raise AugmentError(f"The pipeline file holds {name}; every number in it must be finite.")
 
 
 def from_json(text: str | bytes) -> list[dict[str, Any]]:
     """Return the steps of a pipeline saved by :func:`to_json`.
 
+    The text is checked before it is parsed (at most :data:`MAX_JSON_BYTES`) and strictly after: only
+    ``{"pipeline": [steps]}`` (or the bare list), each step only "op", "params" and "p", numbers finite,
+    at most :data:`MAX_STEPS` steps.
+
     Raises:
-        AugmentError: the text is not JSON, has no pipeline list, or a step is invalid.
+        AugmentError: the text is too large, not UTF-8, not JSON, too deeply nested, holds a number that is
+            not finite or too long, has no pipeline list or other keys, too many steps, or an invalid step.
+        TypeError: ``text`` is neither text nor bytes (a programming error, not a person's).
     """
+    if isinstance(text, (bytes, bytearray)):
+        size = len(text)
+    elif isinstance(text, str):
+        size = len(text) if len(text) > MAX_JSON_BYTES else len(text.encode("utf-8", "surrogatepass"))
+        text = text.removeprefix("\ufeff")  # a byte-order mark that an editor wrote, already decoded
+    else:
+        raise TypeError(f"from_json takes text or bytes, not {type(text).__name__}")
+    if size > MAX_JSON_BYTES:
+        raise AugmentError(f"The pipeline file is larger than {MAX_JSON_BYTES // 1024} KB ({size:,} bytes); "
+                           f"a saved pipeline of {MAX_STEPS} steps takes under 8 KB.")
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise AugmentError(f"The pipeline file is not valid JSON ({error.msg if hasattr(error, 'msg') else error}).") \
-            from None
-    steps = data.get("pipeline") if isinstance(data, dict) else data
-    if not isinstance(steps, list):
+        data = json.loads(text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant)
+    except json.JSONDecodeError as error:
+        problem = _JSON_PROBLEMS.get(error.msg, error.msg.removesuffix(" at").lower())
+        raise AugmentError(f"The pipeline file is not valid JSON (line {error.lineno}, column {error.colno}: "
+                           f"{problem}).") from None
+    except UnicodeDecodeError:
+        raise AugmentError("The pipeline file is not UTF-8 text.") from None
+    except RecursionError:
+        raise AugmentError("The pipeline file nests lists or objects too deeply.") from None
+    if isinstance(data, dict):
+        other = [key for key in data if key != "pipeline"]
+        if other:
+            raise AugmentError(f"The pipeline file has an unknown key {_show(other[0])}; "
+                               f"it holds only {{\"pipeline\": [steps]}}.")
+        data = data.get("pipeline")
+    if not isinstance(data, list):
         raise AugmentError("The pipeline file must hold {\"pipeline\": [steps]}.")
-    return [validate_step(step) for step in steps]
+    if len(data) <= MAX_STEPS:
+        for step in data:
+            other = [key for key in step if key not in _STEP_KEYS] if isinstance(step, dict) else []
+            if other:
+                raise AugmentError(f"A step of the pipeline has an unknown key {_show(other[0])}; "
+                                   f"a step holds only \"op\", \"params\" and \"p\".")
+    return validate_steps(data)
 
 
 def rgb_histograms(image: Image.Image) -> dict[str, np.ndarray]:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
 from PIL import Image
 
 from explorer.augment import (
-    OPERATIONS, AugmentError, augment, build_pipeline, fancy_pca_shift, from_json, new_step, rgb_histograms,
-    sample_grid, step_by_step, to_code, to_json, validate_step,
+    MAX_JSON_BYTES, MAX_STEPS, OPERATIONS, AugmentError, augment, build_pipeline, fancy_pca_shift, from_json,
+    new_step, rgb_histograms, sample_grid, step_by_step, to_code, to_json, validate_step,
 )
 from explorer.images import load_image, sample_images
 
@@ -128,3 +134,182 @@ def test_bad_pipelines_are_one_sentence(text, message):
 def test_histograms_count_every_pixel(cat):
     histograms = rgb_histograms(cat)
     assert set(histograms) == {"red", "green", "blue"} and all(h.sum() == 160 * 106 for h in histograms.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Malformed and oversized pipeline files (issue 11, items 4 and 5): one sentence each, nothing else escapes
+
+
+def assert_one_sentence(message: str) -> None:
+    """A message a learner reads: one line, one sentence, bounded, and no Python internals."""
+    assert "\n" not in message and message.endswith(".") and len(message) <= 400, message
+    ours = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", message)  # the words around quoted user text
+    assert not re.search(r"[.!?;]\s+[A-Z]", ours), message  # a second sentence would start after a stop
+    assert not re.search(r"Traceback|Error\b|unhashable|recursion|exceeds the limit|line \d+ column", ours), message
+
+
+def rotation(degrees: str) -> str:
+    return '{"pipeline": [{"op": "rotation", "params": {"degrees": ' + degrees + '}}]}'
+
+
+def hflips(count: int) -> str:
+    return json.dumps({"pipeline": [{"op": "hflip"}] * count})
+
+
+@pytest.mark.parametrize("text, message", [
+    pytest.param('{"pipeline":[{"op":["hflip"]}]}', "The \"op\" of each step must be a name, not a list",
+                 id="op-is-a-list"),  # was TypeError: unhashable type: 'list'
+    pytest.param('{"pipeline":[{"op":{"name":"hflip"}}]}', "must be a name, not an object", id="op-is-an-object"),
+    pytest.param('{"pipeline":[{"op":3}]}', "must be a name, not 3", id="op-is-a-number"),
+    pytest.param('{"pipeline":[{"op":null}]}', "must be a name, not null", id="op-is-null"),
+    pytest.param("[" * 30_000 + "]" * 30_000, "nests lists or objects too deeply", id="deep-under-the-size-limit"),
+    pytest.param("[" * 100_000 + "]" * 100_000, "larger than 64 KB", id="deep-over-the-size-limit"),
+    pytest.param(rotation("9" * 5000), "a number with 5000 digits", id="5000-digit-int"),  # was ValueError
+    pytest.param(rotation("-" + "9" * 5000), "a number with 5000 digits", id="5000-digit-negative-int"),
+    pytest.param(rotation("9" * 4000), "a number with 4000 digits", id="4000-digit-int"),  # was OverflowError
+    pytest.param(rotation("NaN"), "NaN", id="nan"),
+    pytest.param(rotation("Infinity"), "Infinity", id="infinity"),
+    pytest.param(rotation("-Infinity"), "-Infinity", id="minus-infinity"),
+    pytest.param(rotation("1e400"), "too large", id="float-overflows-to-infinity"),
+    pytest.param(rotation("1e308"), r"must be float in \[0.0, 180.0\].*1e\+308", id="huge-float"),
+    pytest.param(rotation("true"), "must be a number, not true", id="bool-for-a-float"),
+    pytest.param('{"pipeline":[{"op":"random_crop","params":{"size":false}}]}', "must be a number, not false",
+                 id="bool-for-an-int"),
+    pytest.param('{"pipeline":[{"op":"hflip","p":true}]}', "must be a number, not true", id="bool-for-p"),
+    pytest.param(rotation('"20"'), "must be a number, not '20'", id="string-for-a-float"),
+    pytest.param('{"pipeline":[{"op":"randaugment","params":{"num_ops":"2"}}]}', "must be a number, not '2'",
+                 id="string-for-an-int"),
+    pytest.param('{"pipeline":[{"op":"randaugment","params":{"num_ops":2.5}}]}', "must be a whole number",
+                 id="fraction-for-an-int"),
+    pytest.param('{"pipeline":[{"op":"autoaugment","params":{"policy":["imagenet"]}}]}',
+                 r"must be one of imagenet \| cifar10 \| svhn.*not a list", id="list-for-a-choice"),
+    pytest.param('{"pipeline":[{"op":"rotation","params":[20]}]}',
+                 "parameters of rotation must be an object, not a list", id="params-is-a-list"),
+    pytest.param('{"pipeline":[{"op":"rotation","params":"20"}]}', "must be an object, not '20'", id="params-is-text"),
+    pytest.param('{"pipeline":[], "version": 2}', "unknown key 'version'", id="unknown-top-level-key"),
+    pytest.param('{"pipeline":[{"op":"hflip","prob":0.5}]}', "unknown key 'prob'", id="unknown-step-key"),
+    pytest.param('"hflip"', "must hold", id="a-bare-string"),
+    pytest.param("", "not valid JSON", id="empty"),
+    pytest.param(b"\xff\xfe\xfa", "not UTF-8 text", id="not-utf8"),
+    pytest.param(hflips(33), "33 steps; at most 32", id="33-steps"),
+])
+def test_malformed_pipeline_files_are_one_sentence(text, message):
+    with pytest.raises(AugmentError, match=message) as caught:
+        from_json(text)
+    assert_one_sentence(str(caught.value))
+
+
+def test_user_text_in_a_message_is_cut_and_quoted():
+    with pytest.raises(AugmentError) as caught:
+        from_json(json.dumps({"pipeline": [{"op": "x" * 10_000 + "\n`*bold*`"}]}))
+    assert f"Unknown operation {'x' * 40!r}…" in str(caught.value)
+    assert_one_sentence(str(caught.value))
+    with pytest.raises(AugmentError) as caught:
+        from_json(rotation(json.dumps("<b>" * 5000)))
+    assert "'<b><b>" in str(caught.value) and len(str(caught.value)) < 200
+
+
+def test_a_saved_pipeline_with_a_byte_order_mark_loads():
+    text = to_json([new_step("vflip")])
+    assert from_json("\ufeff" + text) == from_json(text.encode("utf-8-sig")) == [new_step("vflip")]
+
+
+def test_the_most_steps_load_and_run(cat):
+    steps = from_json(hflips(MAX_STEPS))
+    assert len(steps) == MAX_STEPS == 32
+    stages = step_by_step(cat.resize((16, 12)), steps, seed=0)
+    assert len(stages) == MAX_STEPS + 1 and np.array_equal(pixels(stages[-1][1]), pixels(cat.resize((16, 12))))
+
+
+@pytest.mark.parametrize("run", [
+    pytest.param(lambda image, steps: build_pipeline(steps), id="build_pipeline"),
+    pytest.param(lambda image, steps: step_by_step(image, steps, seed=0), id="step_by_step"),
+    pytest.param(lambda image, steps: sample_grid(image, steps, 2, seed=0), id="sample_grid"),
+    pytest.param(lambda image, steps: to_code(steps), id="to_code"),
+    pytest.param(lambda image, steps: to_json(steps), id="to_json"),
+])
+def test_more_than_the_most_steps_never_run(run):
+    tiny = Image.new("RGB", (4, 4))
+    with pytest.raises(AugmentError, match="33 steps; at most 32") as caught:
+        run(tiny, [new_step("hflip")] * (MAX_STEPS + 1))
+    assert_one_sentence(str(caught.value))
+    with pytest.raises(AugmentError, match="must be a list of steps"):
+        run(tiny, {"op": "hflip"})
+
+
+def test_a_huge_file_is_refused_before_it_is_parsed():
+    text = hflips(100_000)  # 1.7 MB: once accepted, then the page ran forever
+    assert len(text) > 1_600_000
+    started = time.perf_counter()
+    with pytest.raises(AugmentError, match="larger than 64 KB") as caught:
+        from_json(text)
+    assert time.perf_counter() - started < 0.5  # it was minutes; a size check is microseconds
+    assert_one_sentence(str(caught.value))
+    with pytest.raises(AugmentError, match="larger than 64 KB"):
+        from_json(text.encode())
+    assert len(json.dumps({"pipeline": [{"op": "hflip"}] * 3000})) < MAX_JSON_BYTES  # small but too many steps
+    with pytest.raises(AugmentError, match="3000 steps; at most 32"):
+        from_json(json.dumps({"pipeline": [{"op": "hflip"}] * 3000}))
+
+
+# JSON-like values; steps that are mostly right (each parameter near its range) so that loads succeed too,
+# and steps with anything anywhere
+_json_values = hs.recursive(
+    hs.none() | hs.booleans() | hs.integers() | hs.floats() | hs.text(max_size=60),
+    lambda children: hs.lists(children, max_size=4) | hs.dictionaries(hs.text(max_size=8), children, max_size=4),
+    max_leaves=12)
+
+
+def _near(option: Any) -> hs.SearchStrategy:
+    if option.choices is not None:
+        return hs.sampled_from(option.choices)
+    if option.kind is int:
+        return hs.integers(int(option.low) - 2, int(option.high) + 2)
+    return hs.floats(option.low - 0.1, option.high + 0.1)
+
+
+_good_steps = hs.sampled_from(list(OPERATIONS)).flatmap(lambda op: hs.fixed_dictionaries(
+    {"op": hs.just(op)},
+    optional={"params": hs.fixed_dictionaries({}, optional={name: _near(option) | _json_values
+                                                            for name, option in OPERATIONS[op].params.items()}),
+              "p": hs.floats(0.0, 1.0)}))
+_any_steps = hs.fixed_dictionaries(
+    {"op": hs.sampled_from(list(OPERATIONS)) | _json_values},
+    optional={"params": hs.dictionaries(hs.text(max_size=8), _json_values, max_size=3) | _json_values,
+              "p": _json_values, "extra": _json_values})
+_steps = hs.one_of(_good_steps, _good_steps, _good_steps, _any_steps)
+_documents = hs.one_of(
+    hs.fixed_dictionaries({"pipeline": hs.lists(_steps, max_size=MAX_STEPS + 2)}),
+    hs.fixed_dictionaries({"pipeline": hs.lists(_steps, max_size=4)}, optional={"other": _json_values}),
+    hs.lists(_steps | _json_values, max_size=4), _json_values)
+_near_json = hs.text(alphabet='[]{}",:-+.0123456789eE \\ntruefalsnulNaInfiy\ufeff', max_size=200)
+_fuzz = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _check_loaded(loaded: Any) -> None:
+    assert isinstance(loaded, list) and len(loaded) <= MAX_STEPS
+    assert all(step == validate_step(step) and set(step) == {"op", "params", "p"} for step in loaded)
+    assert from_json(to_json(loaded)) == loaded
+
+
+@_fuzz
+@given(document=_documents)
+def test_fuzzed_pipeline_documents_load_or_say_one_sentence(document):
+    text = json.dumps(document)
+    try:
+        loaded = from_json(text)
+    except AugmentError as error:
+        assert_one_sentence(str(error))
+    else:
+        _check_loaded(loaded)
+
+
+@_fuzz
+@given(data=hs.text(max_size=300) | hs.binary(max_size=300) | _near_json)
+def test_fuzzed_text_and_bytes_load_or_say_one_sentence(data):
+    try:
+        loaded = from_json(data)
+    except AugmentError as error:
+        assert_one_sentence(str(error))
+    else:
+        _check_loaded(loaded)

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from explorer.augment import OPERATIONS, AugmentError, from_json, new_step
+from explorer.augment import MAX_STEPS, OPERATIONS, AugmentError, from_json, new_step
 from explorer.ui import state
 from explorer.ui.messages import show_error
 from explorer.ui.network import option_widget
@@ -39,7 +39,27 @@ def _remove(key: str, index: int) -> None:
 
 
 def _add(key: str) -> None:
-    st.session_state[key].append({**new_step(st.session_state[f"{key}.new"]), "id": next(_ids)})
+    if len(st.session_state[key]) < MAX_STEPS:  # the button is disabled then; a click sent before may still come
+        st.session_state[key].append({**new_step(st.session_state[f"{key}.new"]), "id": next(_ids)})
+
+
+def _load(key: str, data: bytes) -> None:
+    """Replace the steps by those of a pipeline file, once per file; a bad file keeps the last good pipeline.
+
+    The outcome is kept by the file's digest, good or bad, so a file is parsed once and not again on every
+    rerun, and a bad file's message stays on the page for as long as the file stays in the uploader.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    seen = st.session_state.get(f"{key}.json_seen")
+    if seen is None or seen[0] != digest:
+        try:
+            _replace(key, from_json(data))
+            seen = (digest, None)
+        except AugmentError as error:
+            seen = (digest, f"{error} The pipeline was not changed.")
+        st.session_state[f"{key}.json_seen"] = seen
+    if seen[1] is not None:
+        show_error(seen[1])
 
 
 def _set_param(step: dict[str, Any], name: str, value: Any) -> None:
@@ -50,24 +70,28 @@ def pipeline_editor(key: str = "pipeline") -> list[dict[str, Any]]:
     """Show the editor; return the current steps ({"op", "params", "p"}), in order.
 
     The steps are the page's model (``st.session_state[key]``); every widget is drawn from them and writes
-    back on change, so a run that does not draw the editor (the page stopped early) loses nothing.
+    back on change, so a run that does not draw the editor (the page stopped early) loses nothing. A pipeline
+    has at most :data:`explorer.augment.MAX_STEPS` steps: at that many, "Add to the pipeline" is disabled and
+    the editor says why.
     """
-    steps = _state(key)
+    _state(key)
     left, right = st.columns([2, 1])
     left.selectbox("Operation", list(OPERATIONS),
                    format_func=lambda name: OPERATIONS[name].label + (" (course)" if OPERATIONS[name].course else ""),
                    **state.bind(f"{key}.new", next(iter(OPERATIONS)), lambda op: op in OPERATIONS))
-    right.button("Add to the pipeline", on_click=_add, args=(key,), icon=":material/add:", width="stretch")
+    add_slot = right.empty()  # filled after a file is loaded, so that the button counts the loaded steps
     upload = st.file_uploader("Load a pipeline saved as JSON", type=["json"], key=state.widget_key(f"{key}.json"))
     if upload is not None:
-        digest = hashlib.sha256(upload.getvalue()).hexdigest()
-        if st.session_state.get(f"{key}.json_digest") != digest:
-            try:
-                _replace(key, from_json(upload.getvalue()))
-                st.session_state[f"{key}.json_digest"] = digest
-                steps = st.session_state[key]
-            except AugmentError as error:
-                show_error(f"{error} The pipeline was not changed.")
+        _load(key, upload.getvalue())
+    else:  # the file was removed: loading it again loads it again
+        st.session_state.pop(f"{key}.json_seen", None)
+    steps = st.session_state[key]
+    full = len(steps) >= MAX_STEPS
+    with add_slot.container():
+        st.button("Add to the pipeline", on_click=_add, args=(key,), icon=":material/add:", width="stretch",
+                  disabled=full)
+        if full:
+            st.caption(f"A pipeline has at most {MAX_STEPS} steps: remove one to add another.")
     current = []
     for index, step in enumerate(steps):
         operation = OPERATIONS[step["op"]]

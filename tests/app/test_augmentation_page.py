@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from app_helpers import image_captions, png_bytes, shown_errors
@@ -79,3 +81,65 @@ def test_a_bad_link_is_reported_at_the_top_not_in_the_collapsed_section(open_pag
     assert not at.exception
     assert any("names no architecture here" in e for e in shown_errors(at))
     assert at.query_params["arch"] in ("lenet5", ["lenet5"])
+
+
+def _upload_pipeline(at, name: str, data: bytes | None):
+    at.file_uploader(key="widget:augment.pipeline.json").set_value(
+        None if data is None else (name, data, "application/json")).run()
+    return at
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("op-list.json", b'{"pipeline":[{"op":["hflip"]}]}', "must be a name, not a list"),  # was TypeError
+    ("deep.json", b"[" * 30_000 + b"]" * 30_000, "nests lists or objects too deeply"),  # was RecursionError
+    ("digits.json", b'{"pipeline":[{"op":"rotation","params":{"degrees":' + b"9" * 5000 + b"}}]}",
+     "a number with 5000 digits"),  # was ValueError from Python's int-string limit
+    ("nan.json", b'{"pipeline":[{"op":"rotation","params":{"degrees":NaN}}]}', "holds NaN"),
+    ("many.json", json.dumps({"pipeline": [{"op": "hflip"}] * 100_000}).encode(), "larger than 64 KB"),  # ran forever
+    ("long-name.json", json.dumps({"pipeline": [{"op": "*" * 5000}]}).encode(),
+     "Unknown operation '" + "*" * 40 + "'…"),
+], ids=["op-is-a-list", "deep-nesting", "5000-digits", "nan", "100000-steps", "long-op-name"])
+def test_a_malformed_pipeline_file_keeps_the_last_good_pipeline_and_is_read_once(open_page, monkeypatch, name, data,
+                                                                                   message):
+    """Each of these once raised a Python error in the page, and again on every rerun until the file was removed."""
+    from explorer.ui import pipeline_editor
+
+    reads: list[int] = []
+    real = pipeline_editor.from_json
+    monkeypatch.setattr(pipeline_editor, "from_json", lambda text: reads.append(len(text)) or real(text))
+    at = open_page(PAGE)
+    _upload_pipeline(at, "p.json", json.dumps({"pipeline": [{"op": "vflip"}]}).encode())
+    assert "v2.RandomVerticalFlip(p=1.0)" in at.code[0].value and len(reads) == 1
+    started = time.perf_counter()
+    _upload_pipeline(at, name, data)
+    seconds = time.perf_counter() - started
+    assert not at.exception
+    errors = [e for e in shown_errors(at) if message in e]
+    assert len(errors) == 1 and errors[0].endswith("The pipeline was not changed."), shown_errors(at)
+    assert "Traceback" not in errors[0] and len(errors[0]) < 400
+    assert "v2.RandomVerticalFlip(p=1.0)" in at.code[0].value
+    assert sum(caption.startswith("sample ") for caption in image_captions(at)) == 8
+    assert seconds < 60  # the whole page run; the 100,000-step file never finished
+    at.slider(key="widget:augment.count").set_value(4).run()  # another run with the bad file still there
+    assert len(reads) == 2 and not at.exception and any(message in e for e in shown_errors(at))
+    assert "v2.RandomVerticalFlip(p=1.0)" in at.code[0].value
+    _upload_pipeline(at, name, None)  # the file removed: its message goes with it
+    assert not at.exception and not at.error and "v2.RandomVerticalFlip(p=1.0)" in at.code[0].value
+
+
+def test_at_the_most_steps_adding_is_disabled_and_says_why(open_page):
+    at = _upload_pipeline(open_page(PAGE), "31.json", json.dumps({"pipeline": [{"op": "hflip"}] * 31}).encode())
+    add = at.button[0]
+    assert add.label == "Add to the pipeline" and not add.disabled and not at.exception
+    add.click().run()
+    assert not at.exception and at.code[0].value.count("v2.RandomHorizontalFlip(p=1.0)") == 32
+    add = at.button[0]
+    assert add.label == "Add to the pipeline" and add.disabled
+    assert any("at most 32 steps" in c.value for c in at.caption)
+    _upload_pipeline(at, "33.json", json.dumps({"pipeline": [{"op": "hflip"}] * 33}).encode())
+    assert not at.exception
+    assert any("33 steps; at most 32" in e and "not changed" in e for e in shown_errors(at))
+    assert at.code[0].value.count("v2.RandomHorizontalFlip(p=1.0)") == 32
+    at.button(key=f"augment.pipeline:{at.session_state['augment.pipeline'][0]['id']}:remove").click().run()
+    assert not at.exception and not at.button[0].disabled
+    assert not any("at most 32 steps" in c.value for c in at.caption)
