@@ -25,6 +25,7 @@ bench: install
 	$(PY) bench/bench_pages.py
 	$(PY) bench/bench_activations.py
 	$(PY) bench/bench_augment.py
+	$(PY) bench/bench_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
