@@ -3,7 +3,7 @@
 Shared by every page that takes an image. Checks happen before decoding where they can (size limits
 against decompression bombs, formats we do not read), and awkward inputs are converted correctly:
 EXIF orientation, CMYK, palettes, transparency (composited on white), 16-bit and float images
-(scaled, not clipped), animations (first frame, and we say so).
+(scaled, not clipped), animations and multi-page TIFFs (first frame or page, and we say so).
 """
 
 from __future__ import annotations
@@ -66,10 +66,23 @@ def _on_white(image: Image.Image) -> Image.Image:
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
+def _first_of_many(image: Image.Image) -> str:
+    """Return the note for a file holding several pictures (only the first is used), or "" for one picture."""
+    count = getattr(image, "n_frames", 1)
+    if count <= 1:
+        return ""
+    if image.format == "TIFF":
+        return f"Only the first of {count} pages of this TIFF is used."
+    if image.format == "MPO":  # a camera's JPEG with extra pictures (a depth map, a second lens)
+        return f"Only the first of {count} pictures stored in this JPEG is used."
+    return f"This is an animation of {count} frames; the first frame is used."
+
+
 def load_image(data: bytes) -> Image.Image:
     """Return the image in ``data`` as an RGB PIL image, oriented as its EXIF says.
 
-    For an animation the first frame is used and ``image.info["explorer_note"]`` says so.
+    For an animation (GIF, WebP, APNG) the first frame is used, for a multi-page TIFF the first page, and
+    ``image.info["explorer_note"]`` says so.
 
     Raises:
         ImageLoadError: empty data, not an image, a format we do not read (SVG, HEIC, PDF, ...),
@@ -100,8 +113,7 @@ def load_image(data: bytes) -> Image.Image:
                              f"decompression bombs).")
     if width < 1 or height < 1:
         raise ImageLoadError("The image has no pixels.")
-    frames = getattr(image, "n_frames", 1)
-    note = f"This is an animation of {frames} frames; the first frame is used." if frames > 1 else ""
+    note = _first_of_many(image)
     try:
         image.seek(0)
         image.load()

@@ -3,7 +3,9 @@
 Pretrained weights are read from torch hub's cache (``$TORCH_HOME/hub/checkpoints``) first and
 downloaded only when missing, with a progress callback; offline, a clear WeightsUnavailableError says
 so and the caller keeps random weights. Uploaded state_dicts are read without unpickling code
-(``torch.load(weights_only=True)``, or safetensors) and checked key by key against the model.
+(``torch.load(weights_only=True)``, or safetensors) and checked key by key against the model; a file
+that cannot be read is described from its bytes alone (a pickle naming code, a plain pickle, a damaged
+file, not weights at all) in one sentence that says what to upload instead, never in PyTorch's words.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import hashlib
 import io
 import json
 import os
+import pickletools
 import re
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 import torch
 from torch import nn
@@ -29,7 +34,8 @@ from explorer.errors import ExplorerError
 from explorer.zoo import build, get_spec
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "weights"
-MAX_STATE_DICT_BYTES = 600 * 2**20
+MAX_STATE_DICT_BYTES = 2**30  # vgg16's state_dict is 528 MB
+MAX_STATE_DICT_LABEL = "1 GB"
 RANDOM, BUNDLED, PRETRAINED, UPLOADED = "random", "bundled", "pretrained", "uploaded"
 SOURCE_LABELS = {
     RANDOM: "Random initialisation",
@@ -166,8 +172,113 @@ def _unwrap(loaded: Any) -> dict[str, torch.Tensor]:
     return loaded
 
 
+# What a refused file is, in one sentence each (never PyTorch's or safetensors' own text).
+PICKLED_OBJECTS = ("This file is a pickle of Python objects (for example a whole model saved with torch.save(model)), "
+                   "not a plain state_dict; it was not loaded because unpickling it could run code, so save "
+                   "model.state_dict() instead.")
+PLAIN_PICKLE = ("This file is a plain Python pickle (for example written with pickle.dump) that holds no tensors; "
+                "save the weights with torch.save(model.state_dict()) instead.")
+NOT_WEIGHTS = ("This file is not a weights file; upload a .pt or .pth file saved with torch.save(model.state_dict()), "
+               "or a .safetensors file.")
+DAMAGED = ("This file starts like a PyTorch weights file but is cut short or damaged; upload it again, or save it "
+           "again with torch.save(model.state_dict()).")
+BAD_SAFETENSORS = ("This file is named .safetensors but is cut short, damaged or not in the safetensors format; save "
+                   "the weights again with safetensors.torch.save_file(model.state_dict(), path).")
+_ZIP = b"PK\x03\x04"
+_PICKLE_PROTOCOLS = {bytes([0x80, protocol]) for protocol in range(2, 6)}
+
+
+def _allowed_globals() -> set[str]:
+    """Return the globals torch.load(weights_only=True) accepts (the list get_unsafe_globals_in_checkpoint uses).
+
+    Empty if this torch hides the list: every global then counts as code, the safe reading.
+    """
+    try:
+        from torch import _weights_only_unpickler as unpickler
+
+        return set(unpickler._get_allowed_globals()) | set(unpickler._get_user_allowed_globals())
+    except (ImportError, AttributeError):
+        return set()
+
+
+def _pickle_globals(stream: IO[bytes], max_opcodes: int = 2_000_000) -> tuple[set[str], bool]:
+    """Return the ``module.name`` of every global one pickle in ``stream`` names, and whether torch's magic
+    number (the first pickle of its legacy format) is among its constants.
+
+    Read statically with pickletools, up to the pickle's STOP or ``max_opcodes`` opcodes (a bound on the
+    time a huge pickle takes): nothing is unpickled and nothing runs. A name built while unpickling reads ``?``.
+
+    Raises:
+        ValueError: the bytes are not a complete pickle.
+    """
+    names: set[str] = set()
+    magic = False
+    memo: dict[int, str] = {}
+    top: deque[Any] = deque([None, None], maxlen=2)  # the last two values pushed, where a static reading knows them
+    for count, (opcode, arg, _) in enumerate(pickletools.genops(stream)):
+        if count >= max_opcodes:
+            break
+        if opcode.name in ("GLOBAL", "INST"):
+            names.add(str(arg).replace(" ", "."))
+        elif opcode.name == "STACK_GLOBAL":
+            module, name = top
+            names.add(f"{module}.{name}" if isinstance(module, str) and isinstance(name, str) else "?")
+        magic = magic or arg == torch.serialization.MAGIC_NUMBER
+        if opcode.name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
+            if isinstance(top[-1], str):
+                memo[len(memo) if opcode.name == "MEMOIZE" else arg] = top[-1]
+        elif opcode.name in ("GET", "BINGET", "LONG_BINGET"):
+            top.append(memo.get(arg))
+        elif opcode.stack_before or opcode.stack_after:  # PROTO and FRAME touch no stack
+            top.append(arg if isinstance(arg, str) and opcode.name not in ("GLOBAL", "INST") else None)
+    return names, magic
+
+
+def _diagnose(data: bytes) -> str:
+    """Return the sentence that says what a file torch.load(weights_only=True) refused is, and what to upload.
+
+    Looks at the bytes only (the zip's directory, pickle opcodes); nothing in the file is run.
+    """
+    allowed = _allowed_globals()
+    if data.startswith(_ZIP):  # torch.save's format since PyTorch 1.6: a zip holding data.pkl and the tensors
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                pickled = next(name for name in archive.namelist() if name.endswith("data.pkl"))
+                with archive.open(pickled) as stream:
+                    names, _ = _pickle_globals(stream)
+        except (zipfile.BadZipFile, StopIteration, ValueError, OSError, EOFError, RuntimeError):
+            return DAMAGED
+        return PICKLED_OBJECTS if names - allowed else DAMAGED
+    if data[:2] not in _PICKLE_PROTOCOLS and data[:1] not in (b"(", b"}", b"]"):  # protocols 2-5, or 0-1
+        return NOT_WEIGHTS
+    stream = io.BytesIO(data)
+    try:
+        names, legacy = _pickle_globals(stream)
+    except ValueError:
+        return DAMAGED if data[:2] in _PICKLE_PROTOCOLS else NOT_WEIGHTS
+    if not legacy:
+        return PICKLED_OBJECTS if names - allowed else PLAIN_PICKLE
+    # torch.save's legacy format: pickles of the magic number, the protocol, system info, the object and
+    # its storage keys, then the raw storages
+    try:
+        for _ in range(4):
+            names |= _pickle_globals(stream)[0]
+    except ValueError:
+        pass  # cut short within the pickles
+    return PICKLED_OBJECTS if names - allowed else DAMAGED
+
+
+def _looks_like_safetensors(data: bytes) -> bool:
+    """Return whether ``data`` starts as a safetensors file does: an 8-byte header length, then a JSON object."""
+    return len(data) >= 10 and data[8:9] == b"{" and int.from_bytes(data[:8], "little") <= len(data) - 8
+
+
 def read_state_dict(data: bytes, filename: str = "weights.pt") -> dict[str, torch.Tensor]:
     """Return the state_dict in ``data`` (.pt/.pth via torch.load(weights_only=True), or .safetensors).
+
+    The format is told by the bytes (a zip or pickle is PyTorch's, an 8-byte length and JSON is safetensors),
+    and by the name where the bytes say neither. Nothing in the file is run: a refused file is described from
+    its bytes alone, in one sentence.
 
     Raises:
         WeightsError: too large, empty, unreadable, or not a state_dict (e.g. a pickled model object).
@@ -175,25 +286,22 @@ def read_state_dict(data: bytes, filename: str = "weights.pt") -> dict[str, torc
     if not data:
         raise WeightsError("The weights file is empty.")
     if len(data) > MAX_STATE_DICT_BYTES:
-        raise WeightsError(f"The weights file is {len(data) / 2**20:.0f} MB; at most "
-                           f"{MAX_STATE_DICT_BYTES // 2**20} MB are read.")
-    if filename.lower().endswith(".safetensors"):
+        raise WeightsError(f"The weights file is {len(data) / 2**20:,.1f} MB; files up to {MAX_STATE_DICT_LABEL} "
+                           f"({MAX_STATE_DICT_BYTES // 2**20:,} MB) are read.")
+    torch_format = data.startswith(_ZIP) or data[:2] in _PICKLE_PROTOCOLS
+    if not torch_format and (_looks_like_safetensors(data) or filename.lower().endswith(".safetensors")):
         from safetensors import SafetensorError
         from safetensors.torch import load as load_safetensors
 
         try:
-            return _unwrap(load_safetensors(data))
-        except (SafetensorError, ValueError, RuntimeError) as error:
-            raise WeightsError(f"The file is not a readable safetensors file ({error}).") from None
+            loaded = load_safetensors(data)
+        except (SafetensorError, ValueError, RuntimeError, OverflowError):
+            raise WeightsError(BAD_SAFETENSORS if filename.lower().endswith(".safetensors") else NOT_WEIGHTS) from None
+        return _unwrap(loaded)
     try:
         loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - torch.load raises many types for bad input
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if "Unsupported global" in str(error) or "allowed global" in str(error):
-            raise WeightsError("The file is a pickle of Python objects, not a plain state_dict; it was not "
-                               "loaded because unpickling it could run code. Save model.state_dict() instead."
-                               ) from None
-        raise WeightsError(f"The file is not a PyTorch weights file ({first[:160]}).") from None
+    except Exception:  # noqa: BLE001 - torch.load raises many types for bad input; the bytes tell which
+        raise WeightsError(_diagnose(data)) from None
     return _unwrap(loaded)
 
 

@@ -114,13 +114,29 @@ def test_transparency_is_composited_on_white():
     assert tuple(np.asarray(load_image(encode(palette, "PNG", transparency=0)))[0, 0]) == (255, 255, 255)
 
 
-def test_animation_uses_the_first_frame_and_says_so():
+@pytest.mark.parametrize("fmt, options", [("GIF", {}), ("WEBP", {"lossless": True}), ("PNG", {})],
+                         ids=["gif", "webp", "apng"])
+def test_animation_uses_the_first_frame_and_says_so(fmt, options):
     frames = [Image.new("RGB", (8, 8), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
     buffer = io.BytesIO()
-    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(buffer, format=fmt, save_all=True, append_images=frames[1:], duration=100, **options)
     loaded = load_image(buffer.getvalue())
     assert tuple(np.asarray(loaded)[0, 0]) == (255, 0, 0)
     assert loaded.info[NOTE_KEY] == "This is an animation of 3 frames; the first frame is used."
+
+
+def test_a_multi_page_tiff_uses_the_first_page_and_calls_them_pages():
+    pages = [Image.new("RGB", (16, 12), (index, 255 - index, 7)) for index in range(100)]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
+    assert Image.open(io.BytesIO(buffer.getvalue())).n_frames == 100  # really a 100-page TIFF
+    loaded = load_image(buffer.getvalue())
+    assert tuple(np.asarray(loaded)[0, 0]) == (0, 255, 7) and loaded.size == (16, 12)
+    assert loaded.info[NOTE_KEY] == "Only the first of 100 pages of this TIFF is used."
+
+
+def test_a_single_page_tiff_has_no_note():
+    assert NOTE_KEY not in load_image(encode(photo(), "TIFF")).info
 
 
 def test_bundled_samples_load_and_are_attributed():

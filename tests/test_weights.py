@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pickle
+import re
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save as save_safetensors
 
 from explorer.weights import (
-    ASSETS, BUNDLED, PRETRAINED, RANDOM, UPLOADED, StateDictMismatchError, WeightsError, WeightsUnavailableError,
-    available_sources, checkpoint_path, load_model, pretrained_weights, read_state_dict,
+    ASSETS, BUNDLED, MAX_STATE_DICT_BYTES, PRETRAINED, RANDOM, UPLOADED, StateDictMismatchError, WeightsError,
+    WeightsUnavailableError, available_sources, checkpoint_path, load_model, pretrained_weights, read_state_dict,
 )
 from explorer.zoo import build
 
@@ -98,6 +102,12 @@ def test_an_uploaded_state_dict_is_applied(fmt):
     assert torch.equal(loaded.model.features[0].weight, reference.features[0].weight)
 
 
+def test_the_format_is_told_by_the_bytes_not_the_name():
+    state = build("lenet5").state_dict()
+    for data, name in ((save_safetensors(state), "weights.pt"), (saved(state), "weights.safetensors")):
+        assert set(read_state_dict(data, name)) == set(state)
+
+
 def test_wrapped_and_dataparallel_state_dicts_are_accepted():
     state = build("lenet5").state_dict()
     wrapped = {"state_dict": {f"module.{k}": v for k, v in state.items()}, "epoch": 3}
@@ -120,22 +130,107 @@ class NotAStateDict:
         self.value = 1
 
 
-@pytest.mark.parametrize("data, message", [
-    (saved(NotAStateDict()), "pickle of Python objects, not a plain state_dict"),
-    (saved(build("lenet5")), "pickle of Python objects, not a plain state_dict"),
-    (saved([1, 2, 3]), "does not hold a state_dict"),
-    (saved({"a": 1}), "entry 'a' is not a named tensor"),
-    (b"not a torch file", "not a PyTorch weights file"),
-    (b"", "empty"),
-])
-def test_bad_uploads_are_one_sentence(data, message):
-    with pytest.raises(WeightsError, match=message):
-        read_state_dict(data, "upload.pt")
+class RunsAShellCommand:
+    """Unpickling this runs a shell command that creates ``marker``: what a malicious weights file does."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
 
 
-def test_bad_safetensors_is_one_sentence():
-    with pytest.raises(WeightsError, match="not a readable safetensors file"):
-        read_state_dict(b"garbage", "x.safetensors")
+OBJECTS = ("This file is a pickle of Python objects (for example a whole model saved with torch.save(model)), "
+           "not a plain state_dict; it was not loaded because unpickling it could run code, so save "
+           "model.state_dict() instead.")
+PLAIN_PICKLE = ("This file is a plain Python pickle (for example written with pickle.dump) that holds no tensors; "
+                "save the weights with torch.save(model.state_dict()) instead.")
+NOT_WEIGHTS = ("This file is not a weights file; upload a .pt or .pth file saved with torch.save(model.state_dict()), "
+               "or a .safetensors file.")
+DAMAGED = ("This file starts like a PyTorch weights file but is cut short or damaged; upload it again, or save it "
+           "again with torch.save(model.state_dict()).")
+BAD_SAFETENSORS = ("This file is named .safetensors but is cut short, damaged or not in the safetensors format; save "
+                   "the weights again with safetensors.torch.save_file(model.state_dict(), path).")
+
+
+def assert_one_plain_sentence(message: str) -> None:
+    """One sentence of ours: none of PyTorch's or safetensors' own text, no markup, no internals in brackets."""
+    assert message.endswith(".") and "\n" not in message and "`" not in message
+    assert not re.search(r"\.\s+[A-Z]", message), f"more than one sentence: {message}"
+    for internal in ("Weights only", "weights_only", "torch.load", "torch.serialization", "GLOBAL", "posix",
+                     "global", "zip archive", "central directory", "miniz", "header", "Error", "invalid load key"):
+        assert internal not in message, f"{internal!r} leaked into: {message}"
+
+
+def _random_bytes() -> bytes:
+    return bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8))
+
+
+def _truncated_torch_file() -> bytes:
+    data = saved(build("lenet5").state_dict())
+    return data[: len(data) // 2]
+
+
+def _truncated_legacy_torch_file() -> bytes:
+    buffer = io.BytesIO()
+    torch.save(build("lenet5").state_dict(), buffer, _use_new_zipfile_serialization=False)
+    return buffer.getvalue()[: len(buffer.getvalue()) // 2]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: saved(NotAStateDict()), OBJECTS),
+    (lambda: saved(build("lenet5")), OBJECTS),                        # a whole model: torch.save(model)
+    (lambda: saved(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3))), OBJECTS),
+    (lambda: pickle.dumps({"conv": [1.0, 2.0], "fc": [3.0]}), PLAIN_PICKLE),
+    (lambda: pickle.dumps({"conv": [1.0, 2.0]}, protocol=2), PLAIN_PICKLE),
+    (lambda: pickle.dumps([NotAStateDict()]), OBJECTS),
+    (_random_bytes, NOT_WEIGHTS),
+    (lambda: b"not a torch file", NOT_WEIGHTS),
+    (_truncated_torch_file, DAMAGED),
+    (_truncated_legacy_torch_file, DAMAGED),
+    (lambda: saved([1, 2, 3]), "The file does not hold a state_dict (a dictionary of parameter names to tensors)."),
+    (lambda: saved({"a": 1}), "The file is not a plain state_dict: entry 'a' is not a named tensor."),
+    (lambda: b"", "The weights file is empty."),
+], ids=["object", "whole-lenet5", "whole-sequential", "plain-pickle", "plain-pickle-protocol-2",
+        "pickled-object", "random-bytes", "text", "truncated-zip", "truncated-legacy", "list", "dict-of-ints", "empty"])
+def test_bad_uploads_are_one_sentence(make, message):
+    with pytest.raises(WeightsError) as error:
+        read_state_dict(make(), "upload.pt")
+    assert str(error.value) == message
+    assert_one_plain_sentence(str(error.value))
+
+
+@pytest.mark.parametrize("write", [pickle.dumps, saved, lambda obj: pickle.dumps(obj, protocol=2)],
+                         ids=["pickle", "torch.save", "pickle-protocol-2"])
+def test_a_malicious_pickle_is_named_and_never_run(tmp_path, write):
+    marker = tmp_path / "the-command-ran"
+    data = write(RunsAShellCommand(marker))
+    assert b"system" in data  # it really names os.system
+    with pytest.raises(WeightsError) as error:
+        read_state_dict(data, "resnet18.pth")
+    assert str(error.value) == OBJECTS
+    assert_one_plain_sentence(str(error.value))
+    assert not marker.exists(), "unpickling ran the file's command"
+
+
+@pytest.mark.parametrize("data", [
+    b"garbage",
+    b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}",
+    b"\xff\xff\xff\xff\xff\xff\xff\x7f{",                         # a header length far beyond the file
+    save_safetensors(build("lenet5").state_dict())[:3000],             # cut short
+], ids=["text", "bad-header", "huge-header", "truncated"])
+def test_bad_safetensors_is_one_sentence(data):
+    with pytest.raises(WeightsError) as error:
+        read_state_dict(data, "x.safetensors")
+    assert str(error.value) == BAD_SAFETENSORS
+    assert_one_plain_sentence(str(error.value))
+
+
+def test_weights_up_to_a_gigabyte_are_accepted_and_larger_ones_refused_in_one_sentence():
+    assert MAX_STATE_DICT_BYTES == 2**30  # vgg16's state_dict is 528 MB
+    with pytest.raises(WeightsError) as error:
+        read_state_dict(bytes(MAX_STATE_DICT_BYTES + 1), "huge.pt")  # zero pages: calloc'd, never touched
+    assert str(error.value) == "The weights file is 1,024.0 MB; files up to 1 GB (1,024 MB) are read."
 
 
 def test_digits_drawn_on_paper_are_read_through_the_upload_preprocessing():

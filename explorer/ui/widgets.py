@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +14,11 @@ from explorer.analysis import ModelReport, format_shape
 from explorer.devices import available_devices
 from explorer.errors import ExplorerError
 from explorer.formats import human, human_bytes
-from explorer.images import NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
+from explorer.images import MAX_BYTES, NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
 from explorer.weights import (
     BUNDLED,
+    MAX_STATE_DICT_BYTES,
+    MAX_STATE_DICT_LABEL,
     PRETRAINED,
     RANDOM,
     SOURCE_LABELS,
@@ -89,44 +92,105 @@ class ChosenImage:
     name: str
 
 
-def _keep_upload(model_key: str, upload: Any) -> None:
-    """An uploader's on_change: keep the new file in the model; clearing the uploader forgets it."""
-    state.put(model_key, None if upload is None else (upload.name, upload.getvalue()))
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file as the page's model keeps it: its name, its bytes, their sha256 (computed once) and
+    the uploader's id of the file (which tells a new file from the one kept)."""
+
+    name: str
+    data: bytes
+    digest: str
+    file_id: str = ""
+
+    @classmethod
+    def of(cls, upload: Any) -> Upload:
+        """Return the Upload of Streamlit's UploadedFile ``upload``, hashing its bytes once (without copying them)."""
+        data = upload.getvalue()  # Streamlit's own buffer, not a copy
+        return cls(upload.name, data, hashlib.sha256(data).hexdigest(), getattr(upload, "file_id", ""))
 
 
-def upload_input(label: str, model_key: str, types: list[str], **kwargs: Any) -> tuple[str, bytes] | None:
-    """Draw a file uploader whose file is kept in the model at ``model_key``; return (name, bytes) or None.
+def _keep_upload(model_key: str, upload: Any, limit_bytes: int) -> None:
+    """An uploader's on_change: keep the new file in the model; clearing the uploader forgets it.
 
-    A file uploader cannot be set from session state, so when it comes back empty (it was hidden in an
-    earlier run) the kept file is named under it and still used, until another file replaces it.
+    A file over the uploader's own limit is not kept (upload_input says why).
+    """
+    ok = upload is not None and upload.size <= limit_bytes
+    state.put(model_key, Upload.of(upload) if ok else None)
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 2**20:,.1f} MB"
+
+
+def upload_input(label: str, model_key: str, types: list[str], limit_bytes: int, limit_label: str,
+                 what: str) -> Upload | None:
+    """Draw a file uploader whose file is kept in the model at ``model_key``; return the kept Upload or None.
+
+    The uploader's own limit (``limit_bytes``, shown as "up to ``limit_label``" in the label) is told to the
+    browser, which refuses a larger file before sending it, and checked here too: a larger file that arrives
+    gets one sentence naming ``what`` the uploader takes, and None is returned. A file uploader cannot be set
+    from session state, so when it comes back empty (it was hidden in an earlier run) the kept file is named
+    under it and still used, until another file replaces it.
     """
     key = state.widget_key(model_key)
-    upload = st.file_uploader(label, type=types, key=key, on_change=lambda: _keep_upload(model_key, st.session_state[key]),
-                              **kwargs)
+    upload = st.file_uploader(f"{label}, up to {limit_label}", type=types, key=key,
+                              max_upload_size=max(1, limit_bytes // 2**20),
+                              on_change=lambda: _keep_upload(model_key, st.session_state[key], limit_bytes))
     kept = state.get(model_key, None)
-    if upload is not None and (kept is None or (kept[0], len(kept[1])) != (upload.name, upload.size)):
-        _keep_upload(model_key, upload)  # a file that arrived without a change event: copy it once, not per run
+    if upload is not None and upload.size > limit_bytes:
+        state.put(model_key, None)
+        show_error(f"{upload.name} is {_megabytes(upload.size)}, and {what} up to {limit_label} are read here, "
+                   f"so it was not used.")
+        return None
+    if upload is not None and (kept is None or (kept.file_id, kept.name, len(kept.data))
+                               != (getattr(upload, "file_id", ""), upload.name, upload.size)):
+        _keep_upload(model_key, upload, limit_bytes)  # a file that arrived without a change event: once, not per run
         kept = state.get(model_key, None)
     if kept is not None and upload is None:
-        st.caption(f"Using {plain(kept[0])}, uploaded earlier. Upload another file to replace it.")
+        st.caption(f"Using {plain(kept.name)}, uploaded earlier. Upload another file to replace it.")
     return kept
+
+
+DECODED_PER_INPUT = 2  # a sample and an upload: switching between them decodes neither again
+
+
+def _decode_once(key: str, digest: str, data: bytes) -> Image.Image | str:
+    """Return load_image(data), or the sentence why it cannot be read, decoding each file only once.
+
+    The results are kept in session state per image input (``key``.decoded), by digest, for the last
+    DECODED_PER_INPUT files: a rerun never decodes again (a 6000x6600 16-bit PNG takes seconds), and a
+    session holds at most two decoded pictures per input, each at most MAX_PIXELS.
+    """
+    decoded: OrderedDict[str, Image.Image | str] = state.get(f"{key}.decoded", OrderedDict())
+    if digest not in decoded:
+        try:
+            decoded[digest] = load_image(data)
+        except ExplorerError as error:
+            decoded[digest] = str(error)
+        while len(decoded) > DECODED_PER_INPUT:
+            decoded.popitem(last=False)
+    decoded.move_to_end(digest)
+    return decoded[digest]
 
 
 def image_input(key: str = "image", default_sample: str = "cat") -> ChosenImage | None:
     """Show the image input of a page (a bundled sample or an upload); return the image, or None after a message.
 
     The mode, the sample and the upload are the page's model (``key``.mode/.sample/.upload). The sample
-    follows ``default_sample`` (the current network's) until the person picks one.
+    follows ``default_sample`` (the current network's) until the person picks one. Each file is decoded
+    once (see _decode_once); the returned image is shared by reruns and must not be changed in place.
     """
     samples = sample_images()
     names = list(samples)
     mode = st.radio("Image", ["Sample", "Upload"], horizontal=True, **state.bind(f"{key}.mode", "Sample"))
     if mode == "Upload":
-        upload = upload_input("PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF", f"{key}.upload", UPLOAD_TYPES)
-        if upload is None:
-            st.info("Choose an image file, or switch to a sample.")
+        limit = f"{MAX_BYTES // 2**20} MB"
+        upload = upload_input("PNG, JPEG, WebP, BMP, GIF (first frame) or TIFF (first page)", f"{key}.upload",
+                              UPLOAD_TYPES, MAX_BYTES, limit, "images")
+        if upload is None:  # the browser marks a larger file red and does not send it: say the limit in view
+            st.info(f"Choose an image file of up to {limit}, or switch to a sample.")
             return None
-        name, data = upload
+        name, digest, data = upload.name, upload.digest, upload.data
     else:
         chosen = st.session_state.get(f"{key}.sample")
         name = st.selectbox("Sample image", names, help="Public-domain or CC0 photos; see assets/images/ATTRIBUTION.md",
@@ -134,20 +198,20 @@ def image_input(key: str = "image", default_sample: str = "cat") -> ChosenImage 
                                             chosen if chosen in names else
                                             (default_sample if default_sample in names else names[0]),
                                             lambda new: state.put(f"{key}.sample", new)))
-        data = samples[name].read_bytes()
-    try:
-        image = load_image(data)
-    except ExplorerError as error:
-        show_error(str(error))
+        data = samples[name].read_bytes()  # under 1 MB each: hashing them each run costs about a millisecond
+        digest = hashlib.sha256(data).hexdigest()
+    image = _decode_once(key, digest, data)
+    if isinstance(image, str):
+        show_error(image)
         return None
     if image.info.get(NOTE_KEY):
         st.info(image.info[NOTE_KEY])
-    return ChosenImage(image, hashlib.sha256(data).hexdigest(), name)
+    return ChosenImage(image, digest, name)
 
 
 @dataclass
 class WeightsChoice:
-    """The weight source a person picked, an uploaded file if any, and its digest (a cache key)."""
+    """The weight source a person picked, an uploaded file (name, bytes) if any, and its digest (a cache key)."""
 
     source: str
     upload: tuple[str, bytes] | None = None
@@ -167,11 +231,12 @@ def weights_picker(name: str, key: str) -> WeightsChoice | None:
                       **state.bind(f"{key}.source.{name}", default, lambda value: value in sources))
     if source == UPLOADED:
         upload = upload_input("A state_dict saved with torch.save(model.state_dict()) or safetensors",
-                              f"{key}.upload.{name}", ["pt", "pth", "safetensors"], max_upload_size=600)
+                              f"{key}.upload.{name}", ["pt", "pth", "safetensors"], MAX_STATE_DICT_BYTES,
+                              MAX_STATE_DICT_LABEL, "weights files")
         if upload is None:
-            st.info("Choose a weights file, or pick another source.")
+            st.info(f"Choose a weights file of up to {MAX_STATE_DICT_LABEL}, or pick another source.")
             return None
-        return WeightsChoice(source, upload, hashlib.sha256(upload[1]).hexdigest())
+        return WeightsChoice(source, (upload.name, upload.data), upload.digest)
     if source == PRETRAINED:
         bar = st.progress(0.0, text="Looking for the pretrained weights in torch hub's cache...")
         try:
