@@ -59,7 +59,10 @@ with st.expander("Does the network still agree?", expanded=False):
         try:
             loaded = ui.cached_model(choice.name, ui.config_items(choice.config), weights.source,
                                      ui.selected_device(), weights.digest, _upload=weights.upload)
-            predictions = classify(loaded.model, loaded.preprocessing, loaded.categories, [image, *samples])
+            bar = st.progress(0.0, text="Classifying...")
+            predictions = classify(loaded, [image, *samples], progress=lambda done, total: bar.progress(
+                done / total, text=f"Classified {done} of {total} images"))
+            bar.empty()
         except ExplorerError as error:
             show_error(str(error))
     if predictions:

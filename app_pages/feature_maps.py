@@ -4,15 +4,15 @@
 import streamlit as st
 
 from explorer import charts, ui
+from explorer import budget
 from explorer.activations import (
-    DEFAULT_BUDGET_BYTES,
     capture_points,
-    check_memory,
     class_scores,
     first_conv_weight,
     top_k,
 )
 from explorer.errors import ExplorerError
+from explorer.formats import human_bytes
 from explorer.images import default_sample
 from explorer.montage import (
     COLORMAPS,
@@ -45,11 +45,6 @@ try:
     with st.spinner("Building the model and loading its weights..."):
         loaded = ui.cached_model(choice.name, items, source, device, weights.digest, _upload=weights.upload)
     report = ui.cached_analysis(choice.name, items, None)
-    with st.expander("Memory budget"):
-        budget_mb = st.number_input("Refuse forward passes whose activations exceed (MB)", 16, 65536, step=256,
-                                    **state.bind("feature_maps.budget_mb", DEFAULT_BUDGET_BYTES // 2**20,
-                                                 lambda mb: 16 <= mb <= 65536))
-    check_memory(report.activation_bytes, 1, int(budget_mb) * 2**20)
 except ExplorerError as error:
     show_error(str(error))
     st.stop()
@@ -89,7 +84,10 @@ except ExplorerError as error:
 activation = result.activations[point][0]
 how = "stopped once the layer was reached" if result.stopped_early else "ran to the end"
 st.caption(f"Forward pass on {device}: {result.seconds * 1000:.1f} ms ({how}). "
-           f"Output of {labels[point]}: {'x'.join(map(str, activation.shape))}.")
+           f"Output of {labels[point]}: {'x'.join(map(str, activation.shape))}. "
+           f"Memory: {human_bytes(loaded.cost.parameter_bytes)} of weights and about "
+           f"{human_bytes(loaded.cost.activation_bytes(1))} for the pass, within this server's budget of "
+           f"{human_bytes(budget.limits().memory_bytes)}.")
 
 if predict and result.output is not None:
     st.plotly_chart(charts.predictions_chart(top_k(class_scores(loaded.model, result.output), loaded.categories)))

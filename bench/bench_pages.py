@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
+from explorer.ui.cache import MODELS  # noqa: E402
 
 PAGE = "app_pages/architecture.py"
 
@@ -52,6 +53,7 @@ def main() -> None:
     for _ in range(args.repeats):
         st.cache_data.clear()
         st.cache_resource.clear()
+        MODELS.clear()
         cold.append(timed(lambda: open_page("efficientnet_b7")))
 
     at = open_page("vgg16")

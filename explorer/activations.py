@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
@@ -25,19 +25,14 @@ from torchvision.models.inception import (
 from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
+from explorer import budget
 from explorer.errors import ExplorerError
-from explorer.formats import human_bytes
 
 INCEPTION_MODULES = (GoogLeNetInception, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE)
-DEFAULT_BUDGET_BYTES = 2 * 2**30
 
 
 class CaptureError(ExplorerError):
     """A capture request cannot be served (unknown point, not reached by the forward pass)."""
-
-
-class MemoryBudgetError(ExplorerError):
-    """Running the network would need more activation memory than the budget allows."""
 
 
 @dataclass(frozen=True)
@@ -98,19 +93,6 @@ def capture_points(model: nn.Module, calls: dict[str, int] | None = None) -> lis
                 points.append(CapturePoint(f"{path}:shortcut", f"{path} — shortcut (identity: the block's input)"))
             points.append(CapturePoint(f"{path}:sum", f"{path} — residual + shortcut, before the final ReLU"))
     return points
-
-
-def check_memory(activation_bytes: int, batch: int = 1, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
-    """Refuse a forward pass whose predicted activations exceed the budget.
-
-    Raises:
-        MemoryBudgetError: ``activation_bytes * batch`` is above ``budget_bytes``.
-    """
-    need = activation_bytes * batch
-    if need > budget_bytes:
-        raise MemoryBudgetError(
-            f"This forward pass would need about {human_bytes(need)} of activations, more than the budget of "
-            f"{human_bytes(budget_bytes)}; use a smaller input or raise the budget.")
 
 
 class _Stop(Exception):
@@ -223,14 +205,29 @@ def top_k(output: torch.Tensor, categories: Sequence[str] | None, k: int = 5) ->
     return list(zip(names, values.tolist()))
 
 
-def classify(model: nn.Module, preprocessing: Any, categories: Sequence[str] | None,
-             images: Sequence[Any]) -> list[tuple[str, float]]:
-    """Return the top-1 (class name, probability) of each PIL image, in one batched forward pass."""
+def classify(loaded: Any, images: Sequence[Any],
+             progress: Callable[[int, int], None] | None = None) -> list[tuple[str, float]]:
+    """Return the top-1 (class name, probability) of each PIL image, in batches that fit the memory budget.
+
+    ``loaded`` is an explorer.weights.LoadedModel; ``progress(done, total)`` is called after each batch.
+
+    Raises:
+        BudgetError: not even one image fits the budget, or the server stayed busy.
+    """
+    model, cost = loaded.model, loaded.cost
+    budget.require(cost, 1, "pick a smaller network")
+    size = max(1, min(len(images), cost.largest_batch(budget.limits().memory_bytes)))
     device = next(model.parameters()).device
-    batch = torch.cat([preprocessing.tensor(image) for image in images]).to(device)
-    with torch.inference_mode():
-        outputs = class_scores(model, model(batch)).cpu()
-    return [top_k(row[None], categories, 1)[0] for row in outputs]
+    results: list[tuple[str, float]] = []
+    for start in range(0, len(images), size):
+        chunk = images[start:start + size]
+        with budget.running(cost.activation_bytes(len(chunk))), torch.inference_mode():
+            batch = torch.cat([loaded.preprocessing.tensor(image) for image in chunk]).to(device)
+            outputs = class_scores(model, model(batch)).cpu()
+        results += [top_k(row[None], loaded.categories, 1)[0] for row in outputs]
+        if progress is not None:
+            progress(len(results), len(images))
+    return results
 
 
 def first_conv_weight(model: nn.Module) -> tuple[str, torch.Tensor] | None:

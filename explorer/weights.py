@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torchvision.models import get_model, get_model_weights
 
-from explorer import preprocess
+from explorer import budget, preprocess
 from explorer.errors import ExplorerError
 from explorer.zoo import build, get_spec
 
@@ -67,6 +67,7 @@ class LoadedModel:
     description: str
     categories: list[str] | None
     preprocessing: preprocess.Preprocessing
+    cost: budget.ForwardCost
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,10 +342,21 @@ def load_model(name: str, config: dict[str, Any], source: str, device: str = "cp
         WeightsError: the source does not apply (no bundled or pretrained weights, options changed),
             the upload is unreadable or does not fit (StateDictMismatchError), or pretrained weights are
             unavailable (WeightsUnavailableError).
+        BudgetError: the weights and one sample's forward pass would not fit the server's memory budget.
     """
     spec = get_spec(name)
     resolved = spec.resolve_config(config)
     input_shape = spec.default_input_shape(resolved)
+    cost = budget.network_cost(name, resolved, input_shape)
+    reading = len(upload[1]) if source == UPLOADED and upload is not None else 0
+    budget.require(cost, 1, "pick a smaller network, or fewer classes", extra_bytes=reading)
+    with budget.running(cost.parameter_bytes + reading):
+        return _load(name, spec, resolved, input_shape, source, device, upload, progress, cost)
+
+
+def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int, int, int], source: str,
+          device: str, upload: tuple[str, bytes] | None, progress: Progress | None,
+          cost: budget.ForwardCost) -> LoadedModel:
     # pretrained models come from torchvision's own builder below; every other source starts random
     model = build(name, **resolved) if source != PRETRAINED else nn.Identity()
     categories = None
@@ -384,4 +396,4 @@ def load_model(name: str, config: dict[str, Any], source: str, device: str = "cp
         description = f"Uploaded weights from {filename}."
     elif source != RANDOM:
         raise WeightsError(f"Unknown weight source {source!r}; choose one of {', '.join(SOURCE_LABELS)}.")
-    return LoadedModel(model.to(device).eval(), source, description, categories, recipe)
+    return LoadedModel(model.to(device).eval(), source, description, categories, recipe, cost)

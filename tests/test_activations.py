@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from explorer.activations import (
-    CaptureError, MemoryBudgetError, capture, capture_points, check_memory, classify, first_conv_weight, top_k,
+    CaptureError, capture, capture_points, classify, first_conv_weight, top_k,
 )
 from explorer.montage import channel_statistics, colormap_lut, filter_tiles, montage, overlay
 from explorer.zoo import build
@@ -113,12 +113,6 @@ def test_eight_threads_each_get_exactly_their_own_activations(resnet, images):
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in resnet.modules())
 
 
-def test_memory_guard_refuses_with_the_amount():
-    check_memory(100 * 2**20, budget_bytes=2**30)
-    with pytest.raises(MemoryBudgetError, match=r"about 3.00 GiB of activations, more than the budget of 1.00 GiB"):
-        check_memory(3 * 2**30, budget_bytes=2**30)
-
-
 def test_top_k_names_the_categories():
     output = torch.tensor([[0.0, 3.0, 1.0, 2.0]])
     ranked = top_k(output, ["a", "b", "c", "d"], k=2)
@@ -159,8 +153,27 @@ def test_classify_batches_images_and_names_the_classes():
 
     loaded = load_model("lenet5", {}, BUNDLED)
     digit = load_image(sample_images()["digit 3"].read_bytes())
-    ranked = classify(loaded.model, loaded.preprocessing, loaded.categories, [digit, digit.transpose(0)])
+    ranked = classify(loaded, [digit, digit.transpose(0)])
     assert ranked[0][0] == "3" and 0 < ranked[0][1] <= 1 and len(ranked) == 2
+
+
+def test_classify_runs_in_batches_that_fit_the_budget_and_agrees_with_one_batch(monkeypatch):
+    from explorer import budget
+    from explorer.images import load_image, sample_images
+    from explorer.weights import BUNDLED, load_model
+
+    loaded = load_model("lenet5", {}, BUNDLED)
+    images = [load_image(path.read_bytes()) for path in sample_images().values()] * 3
+    whole = classify(loaded, images)
+    cost = loaded.cost
+    # a budget with room for exactly 4 images at a time
+    room = cost.parameter_bytes + cost.activation_bytes(4)
+    monkeypatch.setenv(budget.MEMORY_ENV, str(-(-room // 2**20)))
+    fits = cost.largest_batch(budget.limits().memory_bytes)
+    assert 4 <= fits < len(images)
+    batches = []
+    assert classify(loaded, images, progress=lambda done, total: batches.append((done, total))) == whole
+    assert batches[-1] == (len(images), len(images)) and len(batches) == -(-len(images) // fits)
 
 
 def test_distance_outputs_rank_the_smallest_first():

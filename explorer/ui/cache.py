@@ -10,9 +10,11 @@ from typing import Any
 import streamlit as st
 import torch
 
+from explorer import budget
 from explorer.activations import CaptureResult, capture
 from explorer.analysis import ModelReport, analyze
 from explorer.diagram import build_diagram
+from explorer.bounded_cache import BoundedCache
 from explorer.source import model_sources
 from explorer.weights import LoadedModel, load_model
 from explorer.zoo import build
@@ -51,21 +53,33 @@ def cached_sources(name: str, items: ConfigItems) -> list[tuple[str, str]]:
     return model_sources(model)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+MODELS: BoundedCache[LoadedModel] = BoundedCache(lambda: budget.limits().model_cache_bytes)
+
+
 def cached_model(name: str, items: ConfigItems, source: str, device: str, upload_digest: str,
                  _upload: tuple[str, bytes] | None = None) -> LoadedModel:
     """Return the model with its weights on ``device``, shared by every session and never mutated.
 
-    The upload's bytes are keyed by their digest (``_upload`` itself is not hashed).
+    Models are kept up to the budget's model-cache bytes, least recently used dropped first; the upload's
+    bytes are keyed by their digest.
 
     Raises:
-        ExplorerError: as explorer.weights.load_model does (errors are not cached).
+        ExplorerError: as explorer.weights.load_model does, BudgetError included (errors are not cached).
     """
-    return load_model(name, dict(items), source, device, upload=_upload)
+    cost = budget.network_cost(name, dict(items))
+    return MODELS.get((name, items, source, device, upload_digest),
+                      lambda: load_model(name, dict(items), source, device, upload=_upload), cost.parameter_bytes)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=16)
 def cached_capture(model_key: tuple, image_digest: str, points: tuple[str, ...], stop_early: bool,
                    _loaded: LoadedModel, _inputs: torch.Tensor) -> CaptureResult:
-    """Return capture(...) for one model, image and set of points, computed once per key."""
-    return capture(_loaded.model, _inputs.to(next(_loaded.model.parameters()).device), list(points), stop_early)
+    """Return capture(...) for one model, image and set of points, computed once per key, within the budget.
+
+    Raises:
+        CaptureError: as capture does. BudgetError: above the budget, or the server stayed busy.
+    """
+    budget.require(_loaded.cost, len(_inputs))
+    with budget.running(_loaded.cost.activation_bytes(len(_inputs))):
+        return capture(_loaded.model, _inputs.to(next(_loaded.model.parameters()).device), list(points),
+                       stop_early)

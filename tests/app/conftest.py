@@ -15,8 +15,11 @@ APP = str(ROOT / "app.py")
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
+    from explorer.ui.cache import MODELS
+
     st.cache_data.clear()
     st.cache_resource.clear()
+    MODELS.clear()
     yield
 
 
