@@ -9,12 +9,14 @@ checks every formula against torch.utils.flop_counter on the real modules built 
 from __future__ import annotations
 
 import statistics
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from explorer import budget
 from explorer.errors import ExplorerError
 
 COMPARISONS = ("inception", "separable", "pointwise", "inverted-residual", "residual")
@@ -333,40 +335,119 @@ def build_variant(variant: Variant, bias: bool = False) -> nn.Module:
 
 @dataclass(frozen=True)
 class Timing:
-    """Measured time of one forward pass: median and interquartile range, in seconds."""
+    """Measured time of one forward pass: median and interquartile range over blocks, in seconds."""
 
     median: float
     iqr: float
     runs: int
 
 
-def measure(comparison: Comparison, batch: int = 8, device: str = "cpu", min_run_time: float = 0.2,
+WARMUP_RUNS = 2
+BLOCKS = 7  # every variant gets the same number of timed blocks, interleaved so both see the same noise
+BLOCK_SECONDS = 0.03
+
+
+def variant_cost(variant: Variant, input_shape: tuple[int, int, int]) -> budget.ForwardCost:
+    """Return the memory a forward pass of ``variant``'s real module needs (explorer.budget)."""
+    return budget.cost_of(lambda: build_variant(variant), input_shape, f"The {variant.name} variant", variant.macs)
+
+
+def _bytes_moved(variant: Variant, batch: int) -> int:
+    # each value is counted 4 times: CPU kernels for depthwise and 1x1 convolutions read their input several
+    # times over (measured: separable at 512x512, batch 4, took 4x a single read and write)
+    activations = 4 * sum(s.in_channels * s.input_hw[0] * s.input_hw[1] + s.out_channels * s.output_hw[0]
+                      * s.output_hw[1] for s in variant.all_stages)
+    return 4 * (batch * activations + variant.params)
+
+
+def estimate_seconds(comparison: Comparison, batch: int, device: str) -> float:
+    """Return the predicted wall time of :func:`measure`: warm-up and timed blocks at one pass each, at least.
+
+    Each pass is predicted from its MACs and the bytes it reads and writes, at the throughput the device
+    showed in a short measurement (explorer.budget.throughput).
+    """
+    rate = budget.throughput(device)
+    return sum((WARMUP_RUNS + BLOCKS) * rate.seconds(v.macs * batch, _bytes_moved(v, batch))
+               for v in comparison.variants.values())
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+def _check_time(start: float, left: float, one_pass: float, limit: float) -> None:
+    elapsed = time.perf_counter() - start
+    if elapsed + left > limit:
+        raise budget.BudgetError(
+            f"One pass took {_seconds(one_pass)}, so timing would take about {_seconds(elapsed + left)}, more than "
+            f"this server's limit of {_seconds(limit)}; use a smaller size or a smaller batch.")
+
+
+def measure(comparison: Comparison, batch: int = 8, device: str = "cpu", block_seconds: float = BLOCK_SECONDS,
             progress: Callable[[float, str], None] | None = None) -> dict[str, Timing]:
-    """Time each variant's forward pass with torch.utils.benchmark on ``device`` (warm-up included).
+    """Time each variant's forward pass on ``device``, within the server's memory and time budget.
+
+    After ``WARMUP_RUNS`` passes each, the variants take turns for ``BLOCKS`` blocks of about
+    ``block_seconds``; a variant's time is the median over its blocks. ``progress(fraction, text)`` is
+    called after every pass of the warm-up and every block.
 
     Raises:
         CostInputError: the batch size is not positive.
+        BudgetError: the modules would not fit the memory budget, the predicted or the measured run time
+            exceeds the time limit, or the device ran out of memory.
     """
     from torch.utils import benchmark
 
     _check_positive(batch=batch)
-    timings: dict[str, Timing] = {}
     names = list(comparison.variants)
-    for index, name in enumerate(names):
+    costs = {name: variant_cost(comparison.variants[name], comparison.input_shape) for name in names}
+    for cost in costs.values():
+        budget.require(cost, batch, "use a smaller size or a smaller batch")
+    limit = budget.limits().seconds
+    predicted = estimate_seconds(comparison, batch, device)
+    if predicted > limit:
+        raise budget.BudgetError(
+            f"Timing both variants at batch {batch} would take about {_seconds(predicted)}, more than this "
+            f"server's limit of {_seconds(limit)}; use a smaller size or a smaller batch.")
+    steps = len(names) * (WARMUP_RUNS + BLOCKS)
+    done = 0
+
+    def advance(text: str) -> None:
+        nonlocal done
+        done += 1
         if progress is not None:
-            progress(index / len(names), f"timing {name}")
-        module = build_variant(comparison.variants[name]).to(device)
-        x = torch.randn(batch, *comparison.input_shape, device=device)
-        with torch.inference_mode():
-            for _ in range(3):
-                module(x)  # warm-up: allocations, kernel selection
-            timer = benchmark.Timer("module(x)", globals={"module": module, "x": x},
-                                    num_threads=torch.get_num_threads())
-            result = timer.blocked_autorange(min_run_time=min_run_time)
-        quartiles = statistics.quantiles(result.times, n=4) if len(result.times) >= 2 else [result.median] * 3
-        timings[name] = Timing(result.median, quartiles[2] - quartiles[0], len(result.times))
-    if progress is not None:
-        progress(1.0, "done")
+            progress(done / steps, text)
+
+    start = time.perf_counter()
+    try:
+        with budget.running(sum(cost.total_bytes(batch) for cost in costs.values())), torch.inference_mode():
+            x = torch.randn(batch, *comparison.input_shape, device=device)
+            timers, one_pass = {}, {}
+            for name in names:
+                module = build_variant(comparison.variants[name]).to(device)
+                timers[name] = benchmark.Timer("module(x)", globals={"module": module, "x": x},
+                                               num_threads=torch.get_num_threads())
+                for run in range(WARMUP_RUNS):  # allocations, kernel selection
+                    one_pass[name] = timers[name].timeit(1).median
+                    advance(f"{name}: warm-up pass {run + 1} of {WARMUP_RUNS}")
+                    _check_time(start, (WARMUP_RUNS - run - 1 + BLOCKS) * one_pass[name], one_pass[name], limit)
+            numbers = {name: max(1, round(block_seconds / one_pass[name])) for name in names}
+            _check_time(start, BLOCKS * sum(numbers[name] * one_pass[name] for name in names),
+                        max(one_pass.values()), limit)
+            times: dict[str, list[float]] = {name: [] for name in names}
+            for block in range(BLOCKS):
+                for name in names:
+                    times[name].append(timers[name].timeit(numbers[name]).median)
+                    advance(f"{name}: block {block + 1} of {BLOCKS}")
+    except RuntimeError as error:  # torch.OutOfMemoryError, or an allocation the host refused
+        if "memory" not in str(error).lower() and "alloc" not in str(error).lower():
+            raise
+        raise budget.BudgetError(f"The {device} device ran out of memory while timing; use a smaller size or a "
+                                 f"smaller batch.") from None
+    timings = {}
+    for name in names:
+        quartiles = statistics.quantiles(times[name], n=4)
+        timings[name] = Timing(statistics.median(times[name]), quartiles[2] - quartiles[0], BLOCKS)
     return timings
 
 

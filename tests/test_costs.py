@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
@@ -10,9 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
+from explorer import budget
+from explorer.budget import BudgetError
 from explorer.cli import main
 from explorer.costs import (
-    COMPARISONS, CostInputError, build_variant, compare, explain_gap, inception, inverted_residual, measure,
+    BLOCKS, COMPARISONS, WARMUP_RUNS, CostInputError, build_variant, compare, estimate_seconds, explain_gap, inception,
+    inverted_residual, measure,
     pointwise, residual, separable,
 )
 
@@ -72,13 +76,44 @@ def test_formulas_equal_flop_counter_on_real_modules(h, w, cin, cout, k, s, b, e
         _check_against_real_modules(comparison)
 
 
-def test_measuring_runs_real_modules_on_the_cpu():
+def test_measuring_runs_real_modules_on_the_cpu_with_progress_per_variant():
     c = separable()
     progress = []
-    timings = measure(c, batch=2, device="cpu", min_run_time=0.02, progress=lambda f, m: progress.append(f))
+    timings = measure(c, batch=2, device="cpu", block_seconds=0.002, progress=lambda f, m: progress.append((f, m)))
     assert set(timings) == {"standard", "separable"} and all(t.median > 0 for t in timings.values())
-    assert progress[0] == 0 and progress[-1] == 1.0
+    fractions = [f for f, _ in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert len(progress) == 2 * (WARMUP_RUNS + BLOCKS)
+    assert {m.split(":")[0] for _, m in progress} == {"standard", "separable"}
+    assert all(t.runs == BLOCKS for t in timings.values())  # both variants timed alike
     assert isinstance(explain_gap(c, timings), str)
+
+
+@pytest.mark.parametrize("name, sizes, batch, expected", [
+    # issue 11: tried to allocate 17 GB
+    ("separable", {"height": 2048, "width": 2048}, 64, r"would need about 16.04 GiB .* budget of 2.00 GiB"),
+    # issue 11: was still warming up after 150 s, and could not be stopped
+    ("inception", {"height": 512, "width": 512, "kernel": 9}, 8, r"would need about 3.56 GiB"),
+    ("inception", {"height": 256, "width": 256, "kernel": 9, "in_channels": 2048, "out_channels": 512}, 1,
+     r"^Timing both variants at batch 1 would take about \d+ s, more than this server's limit of 60 s"),
+])
+def test_timing_beyond_the_budget_is_refused_before_it_starts(name, sizes, batch, expected):
+    start = time.perf_counter()
+    with pytest.raises(BudgetError, match=expected):
+        measure(compare(name, **sizes), batch=batch)
+    assert time.perf_counter() - start < 2
+
+
+def test_a_run_longer_than_the_limit_is_stopped_after_the_warm_up(monkeypatch):
+    """The prediction may be low (depthwise kernels): the passes measured in the warm-up then end the run."""
+    comparison = separable()
+    monkeypatch.setenv(budget.TIME_ENV, "1")
+    assert estimate_seconds(comparison, 1, "cpu") < 1  # so it starts, but blocks of 0.5 s would need 7 s
+    start = time.perf_counter()
+    with pytest.raises(BudgetError, match=r"^One pass took [\d.]+ ms, so timing would take about \d\.\d s, more "
+                                          r"than this server's limit of 1\.0 s; use a smaller size or a smaller batch\.$"):
+        measure(comparison, batch=1, block_seconds=0.5)
+    assert time.perf_counter() - start < 1
 
 
 @pytest.mark.parametrize("name, settings_, message", [

@@ -7,17 +7,19 @@ import inspect
 import pandas as pd
 import streamlit as st
 
-from explorer import charts
+from explorer import budget, charts
 from explorer.costs import (
     BUILDERS,
     Comparison,
     CostInputError,
     compare,
+    estimate_seconds,
     explain_gap,
     measure,
 )
 from explorer.errors import ExplorerError
 from explorer.ui import state
+from explorer.ui.messages import show_error
 from explorer.ui.widgets import labelled_metric, metric_row
 
 KERNELS = [1, 3, 5, 7, 9]
@@ -74,7 +76,7 @@ def comparison_panel(name: str, device: str) -> None:
     try:
         comparison = compare(name, **values)
     except CostInputError as error:
-        st.error(str(error))
+        show_error(str(error))
         return
     st.markdown(f"**{comparison.title}.** {comparison.explanation}")
     for variant_name, variant in comparison.variants.items():
@@ -120,13 +122,17 @@ def _timing(name: str, comparison: Comparison, device: str) -> None:
     st.markdown(f"**Measured on {device}.** Theory counts multiplications; hardware also moves memory.")
     left, right = st.columns([1, 2])
     batch = int(left.number_input("batch size", 1, 256, **state.bind(f"cost.{name}.batch", 8, lambda b: 1 <= b <= 256)))
+    predicted = estimate_seconds(comparison, batch, device)
+    left.caption(f"Predicted from the MACs and this device's speed: about {predicted:.1f} s, or a few times that; "
+                 f"this server stops timing runs longer than {budget.limits().seconds:.0f} s.")
     if not left.button("Time both variants", key=f"cost:{name}:time", icon=":material/timer:"):
         return
     bar = right.progress(0.0, text="warming up...")
     try:
         timings = measure(comparison, batch, device, progress=lambda f, m: bar.progress(f, text=m))
-    except (ExplorerError, RuntimeError) as error:
-        st.error(f"Timing failed: {str(error).splitlines()[0]}")
+    except ExplorerError as error:
+        bar.empty()
+        show_error(str(error))
         return
     bar.empty()
     base, cand = comparison.baseline, comparison.candidate

@@ -46,3 +46,20 @@ def test_timing_runs_on_the_cpu(open_page):
     timing = [m.value for m in at.metric if "x vs" in m.value]
     assert timing and timing[0].endswith("x vs 3.21x")
     assert any(set(frame.value.columns) >= {"variant", "median ms"} for frame in at.dataframe)
+
+
+def test_timing_beyond_the_budget_is_one_sentence_and_the_panel_stays_usable(open_page):
+    """Issue 11: 2048x2048 at batch 64 tried to allocate 17 GB and showed the allocator's own message."""
+    at = open_page(PAGE)
+    at.number_input(key="widget:cost.separable.height").set_value(2048).run()
+    at.number_input(key="widget:cost.separable.width").set_value(2048).run()
+    at.number_input(key="widget:cost.separable.batch").set_value(64).run()
+    assert any("Predicted from the MACs" in c.value for c in at.caption)
+    at.button(key="cost:separable:time").click().run()
+    assert not at.exception
+    errors = shown_errors(at)
+    assert len(errors) == 1 and "would need about 16.04 GiB" in errors[0] and "enforce" not in errors[0], errors
+    at.number_input(key="widget:cost.separable.batch").set_value(1).run()
+    at.number_input(key="widget:cost.separable.height").set_value(32).run()
+    at.button(key="cost:separable:time").click().run()
+    assert not at.exception and not at.error and any("x vs" in m.value for m in at.metric)
