@@ -233,10 +233,12 @@ def running(nbytes: int, wait_seconds: float = WAIT_SECONDS) -> Iterator[None]:
     """Reserve ``nbytes`` of the memory budget while the block runs; wait while other computations hold it.
 
     A computation larger than the whole budget should have been refused by :func:`require`; it still runs
-    alone here (it waits for the budget to be free) rather than never.
+    alone here (it waits for the budget to be free) rather than never. If the device runs out of memory
+    all the same, the block's error becomes a sentence (never the allocator's own text).
 
     Raises:
-        BudgetError: the budget stayed taken by other computations for ``wait_seconds``.
+        BudgetError: the budget stayed taken by other computations for ``wait_seconds``, or the device ran
+            out of memory inside the block.
     """
     global _reserved
     budget = limits().memory_bytes
@@ -250,6 +252,11 @@ def running(nbytes: int, wait_seconds: float = WAIT_SECONDS) -> Iterator[None]:
         _reserved += nbytes
     try:
         yield
+    except RuntimeError as error:  # torch.OutOfMemoryError, or an allocation the host refused
+        if not any(text in str(error).lower() for text in ("out of memory", "can't allocate", "alloc_cpu")):
+            raise
+        raise BudgetError("The device ran out of memory for this computation; use a smaller network, input or "
+                          "batch.") from None
     finally:
         with _reserved_changed:
             _reserved -= nbytes

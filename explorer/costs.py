@@ -419,31 +419,25 @@ def measure(comparison: Comparison, batch: int = 8, device: str = "cpu", block_s
             progress(done / steps, text)
 
     start = time.perf_counter()
-    try:
-        with budget.running(sum(cost.total_bytes(batch) for cost in costs.values())), torch.inference_mode():
-            x = torch.randn(batch, *comparison.input_shape, device=device)
-            timers, one_pass = {}, {}
+    with budget.running(sum(cost.total_bytes(batch) for cost in costs.values())), torch.inference_mode():
+        x = torch.randn(batch, *comparison.input_shape, device=device)
+        timers, one_pass = {}, {}
+        for name in names:
+            module = build_variant(comparison.variants[name]).to(device)
+            timers[name] = benchmark.Timer("module(x)", globals={"module": module, "x": x},
+                                           num_threads=torch.get_num_threads())
+            for run in range(WARMUP_RUNS):  # allocations, kernel selection
+                one_pass[name] = timers[name].timeit(1).median
+                advance(f"{name}: warm-up pass {run + 1} of {WARMUP_RUNS}")
+                _check_time(start, (WARMUP_RUNS - run - 1 + BLOCKS) * one_pass[name], one_pass[name], limit)
+        numbers = {name: max(1, round(block_seconds / one_pass[name])) for name in names}
+        _check_time(start, BLOCKS * sum(numbers[name] * one_pass[name] for name in names),
+                    max(one_pass.values()), limit)
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for block in range(BLOCKS):
             for name in names:
-                module = build_variant(comparison.variants[name]).to(device)
-                timers[name] = benchmark.Timer("module(x)", globals={"module": module, "x": x},
-                                               num_threads=torch.get_num_threads())
-                for run in range(WARMUP_RUNS):  # allocations, kernel selection
-                    one_pass[name] = timers[name].timeit(1).median
-                    advance(f"{name}: warm-up pass {run + 1} of {WARMUP_RUNS}")
-                    _check_time(start, (WARMUP_RUNS - run - 1 + BLOCKS) * one_pass[name], one_pass[name], limit)
-            numbers = {name: max(1, round(block_seconds / one_pass[name])) for name in names}
-            _check_time(start, BLOCKS * sum(numbers[name] * one_pass[name] for name in names),
-                        max(one_pass.values()), limit)
-            times: dict[str, list[float]] = {name: [] for name in names}
-            for block in range(BLOCKS):
-                for name in names:
-                    times[name].append(timers[name].timeit(numbers[name]).median)
-                    advance(f"{name}: block {block + 1} of {BLOCKS}")
-    except RuntimeError as error:  # torch.OutOfMemoryError, or an allocation the host refused
-        if "memory" not in str(error).lower() and "alloc" not in str(error).lower():
-            raise
-        raise budget.BudgetError(f"The {device} device ran out of memory while timing; use a smaller size or a "
-                                 f"smaller batch.") from None
+                times[name].append(timers[name].timeit(numbers[name]).median)
+                advance(f"{name}: block {block + 1} of {BLOCKS}")
     timings = {}
     for name in names:
         quartiles = statistics.quantiles(times[name], n=4)

@@ -155,3 +155,16 @@ def test_a_busy_server_says_so_instead_of_waiting_forever(monkeypatch):
     with running(200 * 2**20):  # larger than the budget, but alone: it runs
         assert budget.reserved_bytes() == 200 * 2**20
     assert budget.reserved_bytes() == 0
+
+
+def test_an_allocation_the_device_refuses_becomes_a_sentence():
+    """Issue 11: the page showed "[enforce fail at alloc_cpu.cpp:127] ..." or "This app has encountered an error"."""
+    with pytest.raises(BudgetError) as refused:
+        with running(0):
+            torch.empty(2**60, dtype=torch.uint8)
+    assert str(refused.value) == ("The device ran out of memory for this computation; use a smaller network, input "
+                                  "or batch.")
+    assert budget.reserved_bytes() == 0
+    with pytest.raises(RuntimeError, match="unrelated"):  # other errors pass through unchanged
+        with running(0):
+            raise RuntimeError("unrelated")
