@@ -86,7 +86,9 @@ def test_feature_maps_capture_point_survives_an_upload(page, app_url):
     page.get_by_text("coffee_cup.png:").first.wait_for(timeout=60_000)
     wait_until_idle(page)
     assert "layer2.0 — residual + shortcut" in selectbox_value(page, "Layer or branch point")
-    assert main(page).get_by_text(re.compile(r"Output of layer2\.0 — residual \+ shortcut")).count() == 1
+    caption = main(page).get_by_text(re.compile(r"Output of layer2\.0 — residual \+ shortcut"))
+    caption.first.wait_for(timeout=60_000)  # the capture runs after the image is drawn: under load, later
+    assert caption.count() == 1
     assert_no_exception(page)
 
 
