@@ -16,6 +16,7 @@ from explorer.formats import human_bytes
 from explorer.images import default_sample
 from explorer.montage import (
     COLORMAPS,
+    as_jpeg,
     channel_statistics,
     filter_tiles,
     montage,
@@ -109,7 +110,7 @@ if activation.dim() == 3:
     tiles = montage(activation, normalisation, colormap, sort, int(page), per_page,
                     min_tile=max(48, 720 // max(1, int(shown ** 0.5 + 0.999))))
     first, last = int(page) * per_page, min(count, (int(page) + 1) * per_page)
-    st.image(tiles.image, caption=f"Channels {first}-{last - 1} of {count}"
+    st.image(as_jpeg(tiles.image), caption=f"Channels {first}-{last - 1} of {count}"
              + (" (sorted by mean activation)" if sort else ""), width="content")
     channel = st.number_input("Channel to inspect", 0, count - 1, **state.bind(
         f"feature_maps.channel.{choice.name}.{point}", tiles.channels[0], lambda c: 0 <= c < count))

@@ -196,3 +196,23 @@ def test_each_call_of_a_module_called_three_times_is_its_own_capture_point():
     assert shapes == [(1, 64, 56, 56), (1, 64, 56, 56), (1, 256, 56, 56)]
     with pytest.raises(CaptureError):
         capture(model, torch.randn(1, 3, 224, 224), ["layer1.0.relu@x"])
+
+
+def test_a_montage_is_sent_as_a_compact_jpeg_of_the_same_picture():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from explorer.montage import as_jpeg, montage
+
+    maps = torch.linspace(0, 1, 64 * 56 * 56).reshape(64, 56, 56).sin()
+    image = montage(maps, min_tile=110).image
+    data = as_jpeg(image)
+    decoded = Image.open(io.BytesIO(data))
+    assert decoded.format == "JPEG" and decoded.size == image.size
+    full = io.BytesIO()
+    image.save(full, format="JPEG", quality=100)  # what Streamlit would send for the PIL image
+    assert len(data) < len(full.getvalue()) / 2
+    difference = np.abs(np.asarray(decoded, dtype=float) - np.asarray(image, dtype=float)).mean()
+    assert difference < 4  # out of 255: the same picture to the eye
