@@ -1,10 +1,11 @@
-"""Text renderings of a ModelReport: a torchinfo-like table, CSV, Markdown, LaTeX and JSON."""
+"""Renderings of a ModelReport: a pandas DataFrame, a torchinfo-like table, CSV, Markdown, LaTeX and JSON."""
 
 from __future__ import annotations
 
 import json
 
 from explorer.analysis import ROLE_EXPLANATIONS, ModelReport, RowRole, format_shape
+from explorer.analysis.report import format_pair
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 
@@ -24,8 +25,44 @@ def role_legend(report: ModelReport) -> list[str]:
     return [f"Rows marked \"{role}\": {ROLE_EXPLANATIONS[role]}." for role in ROLE_EXPLANATIONS if role in present]
 
 
+def to_frame(report: ModelReport, depth: int | None = None):
+    """Return the layer table as a pandas DataFrame, keeping rows at most ``depth`` deep.
+
+    Shapes are written CxHxW (batch dropped); ``share_of_macs`` is each row's fraction of the total.
+    """
+    import pandas as pd
+
+    rows = [row for row in report.layers if depth is None or row.depth <= depth]
+    total = report.total_macs or 1
+    return pd.DataFrame({
+        "name": [row.name or "(model)" for row in rows],
+        "type": [row.type for row in rows],
+        "depth": [row.depth for row in rows],
+        "input_shape": [format_shape(row.input_shape) for row in rows],
+        "output_shape": [format_shape(row.output_shape) for row in rows],
+        "kernel": [format_pair(row.kernel_size) for row in rows],
+        "stride": [format_pair(row.stride) for row in rows],
+        "padding": [format_pair(row.padding) for row in rows],
+        "groups": [format_pair(row.groups) for row in rows],
+        "params": [row.params for row in rows],
+        "trainable_params": [row.trainable_params for row in rows],
+        "frozen_params": [row.frozen_params for row in rows],
+        "macs": [row.macs for row in rows],
+        "flops": [row.flops for row in rows],
+        "connections": [row.connections for row in rows],
+        "share_of_macs": [row.macs / total for row in rows],
+        "output_bytes": [row.output_bytes for row in rows],
+        "receptive_field": [format_pair(row.receptive_field) for row in rows],
+        "jump": [format_pair(row.jump) for row in rows],
+        "is_leaf": [row.is_leaf for row in rows],
+        "executed": [row.executed for row in rows],
+        "role": [str(row.role) for row in rows],
+        "note": [row.note for row in rows],
+    })
+
+
 def _export_frame(report: ModelReport, depth: int | None):
-    return report.to_frame(depth)[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
+    return to_frame(report, depth)[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
 
 
 def to_csv(report: ModelReport, depth: int | None = None) -> str:

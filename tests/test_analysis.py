@@ -12,6 +12,7 @@ from torch import nn
 
 from explorer.analysis import ModelReport, RowRole, _adaptive_window, analyze
 from explorer.errors import InputShapeError, InputTooSmallError, InvalidOptionError
+from explorer.formats import to_frame
 from explorer.zoo import build, list_architectures
 
 from helpers import analyzed, reference_rows
@@ -286,12 +287,12 @@ def test_other_threads_using_the_same_module_do_not_disturb_the_analysis():
 
 def test_report_converts_to_dataframe_and_json():
     report = analyzed("resnet18")
-    frame = report.to_frame()
+    frame = to_frame(report)
     assert len(frame) == len(report.layers)
     assert {"name", "type", "depth", "output_shape", "params", "macs", "flops", "receptive_field"} <= set(frame.columns)
     assert frame.loc[1, "output_shape"] == "64x112x112"
     assert (frame["flops"] == 2 * frame["macs"]).all()
-    assert len(report.to_frame(depth=1)) == 1 + sum(1 for r in report.layers if r.depth == 1)
+    assert len(to_frame(report, depth=1)) == 1 + sum(1 for r in report.layers if r.depth == 1)
     data = json.loads(report.to_json())
     assert data["input_shape"] == [1, 3, 224, 224] and data["total_flops"] == 2 * data["total_macs"]
     assert data["layers"][1]["name"] == "conv1" and data["layers"][1]["receptive_field"] == [7, 7]

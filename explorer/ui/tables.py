@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.analysis import ModelReport
+from explorer.formats import to_frame
 
 
 def layer_table(report: ModelReport, depth: int | None) -> None:
     """Show the layer rows at most ``depth`` deep in an st.dataframe."""
-    frame = report.to_frame(depth)
+    frame = to_frame(report, depth)
     frame.insert(0, "layer", ["  " * d + (n.rsplit(".", 1)[-1] if d else n) for n, d in
                               zip(frame["name"], frame["depth"])])
     columns = ["layer", "type", "note", "output_shape", "kernel", "stride", "padding", "groups", "params", "trainable_params",
