@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.analysis import ModelReport, RowRole, _adaptive_window, analyze
+from explorer.analysis import ModelReport, RowRole, analyze
+from explorer.analysis.fields import adaptive_window
 from explorer.errors import InputShapeError, InputTooSmallError, InvalidOptionError
 from explorer.formats import to_frame
 from explorer.zoo import build, list_architectures
@@ -203,7 +204,7 @@ def test_adaptive_pool_window_matches_pytorch(size_in, size_out):
     for index in range(size_out):
         (grad,) = torch.autograd.grad(nn.functional.adaptive_avg_pool1d(x, size_out)[0, 0, index], x)
         widest = max(widest, int((grad != 0).sum()))
-    assert _adaptive_window(size_in, size_out)[0] == widest
+    assert adaptive_window(size_in, size_out)[0] == widest
 
 
 def test_inception_v3_counts_its_auxiliary_classifier_but_does_not_run_it():

@@ -12,7 +12,6 @@ FLOPs = 2 x MACs. Element-wise operations, normalisation and pooling are not cou
 
 from __future__ import annotations
 
-import math
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,9 +20,9 @@ from typing import Any, Iterable
 import torch
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import flop_registry
 
+from explorer.analysis.counting import TensorMap, Tracer
+from explorer.analysis.fields import Field
 from explorer.analysis.report import (
     ROLE_EXPLANATIONS,
     DataflowNode,
@@ -40,163 +39,10 @@ from explorer.errors import (
     InputTooSmallError,
     InvalidOptionError,
 )
-from explorer.meta_shortcuts import run_on_meta
 from explorer.zoo import build, get_spec
-
-aten = torch.ops.aten
 
 MAX_INPUT_SIDE = 8192
 MAX_INPUT_CHANNELS = 4096
-
-# ----------------------------------------------------------------------------------------------
-# Receptive fields: each tensor carries (rf_h, rf_w, jump_h, jump_w, global) from the input on.
-
-
-@dataclass(frozen=True)
-class _Field:
-    rf: tuple[int, int]
-    jump: tuple[int, int]
-    size: tuple[int, int]  # the spatial size of the map this field was computed for
-    is_global: bool = False  # produced by a global operation (global pooling, flatten)
-
-    def through(self, kernel: Iterable[int], stride: Iterable[int], dilation: Iterable[int] = (1, 1),
-                size: Iterable[int] | None = None) -> "_Field":
-        kernel, stride, dilation = list(kernel), list(stride), list(dilation)
-        rf = tuple(r + (dilation[i] * (kernel[i] - 1)) * self.jump[i] for i, r in enumerate(self.rf))
-        jump = tuple(j * stride[i] for i, j in enumerate(self.jump))
-        return _Field(rf, jump, tuple(size) if size is not None else self.size, self.is_global)  # type: ignore[arg-type]
-
-    def covering(self, spatial: tuple[int, int]) -> "_Field":
-        """The field after an operation that mixes all of a ``spatial``-sized map."""
-        rf = tuple(r + (spatial[i] - 1) * self.jump[i] for i, r in enumerate(self.rf))
-        return _Field(rf, self.jump, (1, 1), True)  # type: ignore[arg-type]
-
-
-def _pair(value: Any, default: Any = None) -> tuple[int, int]:
-    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
-        value = default
-    if isinstance(value, (list, tuple)):
-        return (int(value[0]), int(value[-1]))
-    return (int(value), int(value))
-
-
-def _adaptive_window(size_in: int, size_out: int) -> tuple[int, int]:
-    """Return (largest window, stride) of PyTorch's adaptive pooling from size_in to size_out."""
-    window = max(math.ceil((i + 1) * size_in / size_out) - (i * size_in) // size_out for i in range(size_out))
-    return window, max(1, size_in // size_out)
-
-
-_POOL_OPS = {aten.max_pool2d_with_indices, aten.avg_pool2d, aten.max_pool2d}
-_ADAPTIVE_OPS = {aten._adaptive_avg_pool2d, aten.adaptive_max_pool2d, aten.adaptive_avg_pool2d}
-_REDUCE_OPS = {aten.mean, aten.sum, aten.amax, aten.amin}
-_VIEW_OPS = {aten.view, aten._unsafe_view, aten.reshape, aten.flatten}
-_MATMUL_OPS = {aten.bmm, aten.baddbmm, aten.mm}
-
-
-class _TensorMap:
-    """Values attached to tensors by identity; the tensors are kept alive so an id is never reused."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[torch.Tensor, Any]] = {}
-
-    def get(self, tensor: Any) -> Any:
-        if isinstance(tensor, torch.Tensor):
-            entry = self._entries.get(id(tensor))
-            if entry is not None and entry[0] is tensor:
-                return entry[1]
-        return None
-
-    def set(self, value: Any, item: Any) -> None:
-        """Attach ``item`` to ``value``, or to every tensor in it when it is a list or tuple."""
-        for tensor in (value if isinstance(value, (list, tuple)) else (value,)):
-            if isinstance(tensor, torch.Tensor):
-                self._entries[id(tensor)] = (tensor, item)
-
-
-class _Tracer(TorchDispatchMode):
-    """Counts MACs per module frame and propagates receptive fields through every ATen op."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.total_macs = 0
-        self.on_op: Any = None  # set by the _Recorder: records the dataflow
-        self.fields = _TensorMap()
-        self.parameter_ids: set[int] = set()  # ids of the model's parameters (the model keeps them alive)
-        self.used_parameter_ids: set[int] = set()  # those that were an operand of some operation
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        for arg in args:
-            for tensor in (arg if isinstance(arg, (list, tuple)) else (arg,)):
-                if id(tensor) in self.parameter_ids:
-                    self.used_parameter_ids.add(id(tensor))
-        packet = func._overloadpacket
-        out = run_on_meta(packet, func, args, kwargs)
-        formula = flop_registry.get(packet)
-        if formula is not None:
-            self.total_macs += formula(*args, **kwargs, out_val=out) // 2
-        self._propagate_field(packet, args, out)
-        if self.on_op is not None:
-            self.on_op(packet, args, out)
-        return out
-
-    def _propagate_field(self, packet: Any, args: tuple, out: Any) -> None:
-        inputs: list[tuple[torch.Tensor, _Field]] = []
-        for arg in args:
-            for tensor in (arg if isinstance(arg, (list, tuple)) else (arg,)):
-                found = self.fields.get(tensor)
-                if found is not None:
-                    inputs.append((tensor, found))
-        if not inputs:
-            return
-        result = out[0] if isinstance(out, (list, tuple)) and out else out
-        size = result.numel() if isinstance(result, torch.Tensor) else 0
-        # A global tensor that is broadcast onto a larger map (a squeeze-and-excitation gate) only
-        # rescales channels: by convention it does not widen the receptive field of the map.
-        local = [f for t, f in inputs if not (f.is_global and t.numel() < size)] or [f for _, f in inputs]
-        merged = _Field(tuple(max(f.rf[i] for f in local) for i in range(2)),  # type: ignore[arg-type]
-                        tuple(max(f.jump[i] for f in local) for i in range(2)),  # type: ignore[arg-type]
-                        local[0].size, any(f.is_global for f in local))
-        spatial_out = tuple(result.shape[-2:]) if isinstance(result, torch.Tensor) and result.dim() >= 3 else None
-        source = args[0] if isinstance(args[0], torch.Tensor) else None
-        first = self.fields.get(source) or merged
-        if packet is aten.convolution and not args[6] and len(args[1].shape) == 4:
-            merged = first.through(args[1].shape[2:], args[3], args[5], spatial_out)
-        elif packet in _POOL_OPS and source is not None and source.dim() >= 3:
-            kernel = _pair(args[1])
-            stride = _pair(args[2] if len(args) > 2 else None, kernel)
-            dilation = _pair(args[4] if packet is not aten.avg_pool2d and len(args) > 4 else 1)
-            merged = first.through(kernel, stride, dilation, spatial_out)
-        elif packet in _ADAPTIVE_OPS and source is not None and source.dim() >= 3:
-            size_in = tuple(source.shape[-2:])
-            size_out = _pair(args[1])
-            if size_out == (1, 1):
-                merged = first.covering(size_in)  # type: ignore[arg-type]
-            else:
-                windows = [_adaptive_window(size_in[i], size_out[i]) for i in range(2)]
-                merged = first.through([w for w, _ in windows], [s for _, s in windows], size=size_out)
-        elif packet in _REDUCE_OPS and source is not None and source.dim() == 4 and len(args) > 1:
-            dims = {d % 4 for d in (args[1] if isinstance(args[1], (list, tuple)) else [args[1]])}
-            if {2, 3} <= dims:
-                merged = first.covering(tuple(source.shape[-2:]))  # type: ignore[arg-type]
-        elif packet in _VIEW_OPS and source is not None and source.dim() == 4 and isinstance(result, torch.Tensor):
-            _, c, h, w = source.shape
-            if (h, w) == first.size and result.dim() == 2 and result.shape[1] == c * h * w and h * w > 1:
-                # flatten(x, 1) of an image-shaped map before a fully connected layer
-                merged = first.covering((h, w))
-        elif packet in _MATMUL_OPS and isinstance(result, torch.Tensor) and result.dim() >= 2 and len(inputs) >= 2:
-            tokens = result.shape[-1]
-            left = args[-2] if packet is aten.baddbmm else args[0]
-            if result.shape[-2] == tokens and left.shape[-1] != tokens:
-                # Attention scores (queries x keys): every token sees the other T tokens, a window of
-                # about sqrt(T) x sqrt(T) patches (the whole image in ViT, a 7x7 window in Swin).
-                side = max(1, math.isqrt(int(tokens)))
-                if side >= min(merged.size):  # the window is the whole map: the field is the whole map
-                    rf = tuple(max(merged.rf[i], merged.size[i] * merged.jump[i]) for i in range(2))
-                    merged = _Field(rf, merged.jump, merged.size, merged.is_global)  # type: ignore[arg-type]
-                else:
-                    merged = merged.through((side, side), (1, 1))
-        self.fields.set(out, merged)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -245,7 +91,7 @@ def _layer_geometry(module: nn.Module) -> dict[str, Any]:
 class _Recorder:
     """Module hooks building the rows; only the analysing thread's calls are recorded."""
 
-    def __init__(self, model: nn.Module, tracer: _Tracer) -> None:
+    def __init__(self, model: nn.Module, tracer: Tracer) -> None:
         self.model = model
         self.tracer = tracer
         self.thread = threading.get_ident()
@@ -257,7 +103,7 @@ class _Recorder:
         self.leaf_outputs: list[torch.Tensor] = []
         self.handles: list[Any] = []
         self.graph: list[DataflowNode] = []
-        self.producers = _TensorMap()
+        self.producers = TensorMap()
         tracer.on_op = self.on_op
 
     def sources(self, values: Iterable[Any]) -> tuple[str, ...]:
@@ -555,12 +401,12 @@ def analyze(arch: str | nn.Module, input_shape: Iterable[int] | None = None, **c
     device = first_param.device if first_param is not None else torch.device("meta")
     dtype = first_param.dtype if first_param is not None and first_param.is_floating_point() else torch.float32
     full_shape = (1, channels, height, width)
-    tracer = _Tracer()
+    tracer = Tracer()
     tracer.parameter_ids = {id(p) for p in model.parameters()}
     recorder = _Recorder(model, tracer)
     with recorder, torch.no_grad():
         sample = (torch.empty if device.type == "meta" else torch.zeros)(full_shape, device=device, dtype=dtype)
-        tracer.fields.set(sample, _Field((1, 1), (1, 1), (height, width)))
+        tracer.fields.set(sample, Field((1, 1), (1, 1), (height, width)))
         recorder.producers.set(sample, "input")
         recorder.graph.append(DataflowNode("input", "placeholder", "input", (), ()))
         try:
