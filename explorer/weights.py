@@ -349,9 +349,19 @@ def load_model(name: str, config: dict[str, Any], source: str, device: str = "cp
     input_shape = spec.default_input_shape(resolved)
     cost = budget.network_cost(name, resolved, input_shape)
     reading = len(upload[1]) if source == UPLOADED and upload is not None else 0
-    budget.require(cost, 1, "pick a smaller network, or fewer classes", extra_bytes=reading)
+    budget.require(cost, 1, _advice(name, resolved, input_shape), extra_bytes=reading)
     with budget.running(cost.parameter_bytes + reading):
         return _load(name, spec, resolved, input_shape, source, device, upload, progress, cost)
+
+
+def _advice(name: str, config: dict[str, Any], input_shape: tuple[int, int, int]) -> str:
+    """Return what to change when ``name`` does not fit: fewer classes only where the default count would fit."""
+    default = get_spec(name).resolve_config({})
+    if config.get("num_classes", default.get("num_classes")) != default.get("num_classes"):
+        fewer = {**config, "num_classes": default["num_classes"]}
+        if budget.network_cost(name, fewer, input_shape).total_bytes(1) <= budget.limits().memory_bytes:
+            return f"use fewer classes ({default['num_classes']} fit) or a smaller network"
+    return "pick a smaller network"
 
 
 def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int, int, int], source: str,
