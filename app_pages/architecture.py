@@ -43,13 +43,13 @@ with layers_tab:
     base = f"{choice.name}-layers" + (f"-depth{depth}" if shown_only else "")
     downloads = st.container(horizontal=True, wrap=True)
     downloads.download_button("CSV", formats.to_csv(report, limit), f"{base}.csv", "text/csv",
-                              icon=":material/download:")
+                              icon=":material/download:", on_click="ignore")
     downloads.download_button("JSON", formats.render(report, "json", limit), f"{base}.json", "application/json",
-                               icon=":material/download:")
+                               icon=":material/download:", on_click="ignore")
     downloads.download_button("Markdown", formats.to_markdown(report, limit), f"{base}.md", "text/markdown",
-                               icon=":material/download:")
+                               icon=":material/download:", on_click="ignore")
     downloads.download_button("LaTeX", formats.to_latex(report, limit), f"{base}.tex", "application/x-tex",
-                               icon=":material/download:")
+                               icon=":material/download:", on_click="ignore")
 
 with charts_tab:
     log_scale = st.toggle("Logarithmic scale", **state.bind("architecture.log_scale", True))
@@ -78,7 +78,7 @@ with diagram_tab:
     if boxes > 400:
         st.warning(f"This view has {boxes} boxes; group at a smaller depth to read it.")
     st.graphviz_chart(dot)
-    st.download_button("Diagram as DOT", dot, f"{choice.name}.dot", "text/vnd.graphviz", icon=":material/download:")
+    st.download_button("Diagram as DOT", dot, f"{choice.name}.dot", "text/vnd.graphviz", icon=":material/download:", on_click="ignore")
 
 with explain_tab:
     info = family(spec.family)

@@ -57,12 +57,20 @@ with st.expander("Does the network still agree?", expanded=False):
                       **state.bind("augment.classify", False))
     if weights is not None and asked:
         try:
-            loaded = ui.cached_model(choice.name, ui.config_items(choice.config), weights.source,
-                                     ui.selected_device(), weights.digest, _upload=weights.upload)
-            bar = st.progress(0.0, text="Classifying...")
-            predictions = classify(loaded, [image, *samples], progress=lambda done, total: bar.progress(
-                done / total, text=f"Classified {done} of {total} images"))
-            bar.empty()
+            model_key = (choice.name, ui.config_items(choice.config), weights.source, ui.selected_device(),
+                         weights.digest)
+            loaded = ui.cached_model(*model_key, _upload=weights.upload)
+            # a rerun that changes none of these (a download, another section's widget) reuses the answer
+            asked_for = (model_key, picture.digest, to_json(steps), int(seed), count)
+            remembered = state.get("augment.predictions", None)
+            if remembered is not None and remembered[0] == asked_for:
+                predictions = remembered[1]
+            else:
+                bar = st.progress(0.0, text="Classifying...")
+                predictions = classify(loaded, [image, *samples], progress=lambda done, total: bar.progress(
+                    done / total, text=f"Classified {done} of {total} images"))
+                bar.empty()
+                state.put("augment.predictions", (asked_for, predictions))
         except ExplorerError as error:
             show_error(str(error))
     if predictions:
@@ -107,4 +115,5 @@ st.plotly_chart(figure)
 
 st.subheader("The pipeline as code")
 st.code(to_code(steps), language="python")
-st.download_button("Pipeline as JSON", to_json(steps), "pipeline.json", "application/json", icon=":material/download:")
+st.download_button("Pipeline as JSON", to_json(steps), "pipeline.json", "application/json", icon=":material/download:",
+                   on_click="ignore")

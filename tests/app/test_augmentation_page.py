@@ -68,6 +68,23 @@ def test_the_bundled_lenet5_says_whether_mirrored_digits_still_agree(open_page):
     assert image_captions(at)[0].startswith("original · LeNet-5 (course notes) guesses 3")
 
 
+def test_a_rerun_that_changes_nothing_reuses_the_guesses_and_a_new_seed_asks_again(open_page, monkeypatch):
+    """A download (or any widget elsewhere) reran the whole classification: 50 s for efficientnet_b7."""
+    import explorer.activations
+
+    calls = []
+    real = explorer.activations.classify
+    monkeypatch.setattr(explorer.activations, "classify", lambda *a, **k: calls.append(1) or real(*a, **k))
+    at = open_page(PAGE)
+    at.selectbox(key="widget:augment.image.sample").set_value("digit 3").run()
+    at.toggle(key="widget:augment.classify").set_value(True).run()
+    assert len(calls) == 1
+    at.run()
+    assert len(calls) == 1 and [m for m in at.metric if m.label.startswith("Samples that keep")]
+    at.number_input(key="widget:augment.seed").set_value(5).run()
+    assert len(calls) == 2 and not at.exception
+
+
 def test_an_unreadable_upload_is_one_sentence(open_page):
     at = open_page(PAGE)
     at.radio(key="widget:augment.image.mode").set_value("Upload").run()
