@@ -23,7 +23,7 @@ from explorer.montage import (
     overlay,
 )
 from explorer.ui import state
-from explorer.ui.messages import show_error
+from explorer.ui.messages import MAX_WORD, cut, literal, show_error, show_success
 from explorer.weights import RANDOM
 
 st.title("Feature maps")
@@ -54,11 +54,12 @@ if source == RANDOM:
     st.warning("Random weights: the maps show how the network transforms the image, not features it has "
                "learned, and any prediction means nothing.", icon=":material/casino:")
 else:
-    st.success(loaded.description, icon=":material/check_circle:")
+    show_success(loaded.description, icon=":material/check_circle:")  # an upload's description names its file
 
 left, right = st.columns([1, 2])
 with left:
-    st.image(picture.image, caption=f"{picture.name}: {picture.image.width}x{picture.image.height}", width="stretch")
+    size = f"{picture.image.width}x{picture.image.height}"
+    st.image(picture.image, caption=f"{literal(cut(picture.name, MAX_WORD))}: {size}", width="stretch")
     view = loaded.preprocessing.network_view(picture.image)
     st.image(view.resize((max(view.width, 160), max(view.height, 160))), caption="What the network sees")
 with right:

@@ -18,14 +18,15 @@ import streamlit as st
 from explorer.analysis import format_shape
 from explorer.errors import ExplorerError, InvalidOptionError
 from explorer.ui import state
-from explorer.ui.messages import show_error
+from explorer.ui.messages import MAX_VALUE, cut, show_error
 from explorer.zoo import ArchitectureSpec, Option, get_spec, list_architectures
 
 DEFAULT_ARCHITECTURE = "lenet5"
 MAX_SIDE = 8192
 NETWORK = "network"
 URL_WRITTEN = "network.url_written"  # the query parameters the app itself wrote last
-MAX_ECHO = 80  # characters of a URL value quoted back in a note
+MAX_NOTES = 8  # notes shown for one link; the values past them are counted in one more
+MAX_LOOKUP = 4 * MAX_VALUE  # characters of a link's arch looked up (no registered name is longer)
 
 
 @dataclass
@@ -75,8 +76,9 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def _echo(value: Any) -> str:
+    """Return a link's value as a note quotes it: in quotes, cut to MAX_VALUE characters with "…" after a cut."""
     text = str(value)
-    return repr(text if len(text) <= MAX_ECHO else text[:MAX_ECHO] + "...")
+    return repr(text[:MAX_VALUE]) + ("…" if len(text) > MAX_VALUE else "")
 
 
 def apply_url(params: dict[str, str]) -> list[str]:
@@ -85,9 +87,9 @@ def apply_url(params: dict[str, str]) -> list[str]:
     network = current_network()
     if "arch" in params:
         try:
-            network = fresh_network(get_spec(params["arch"][:MAX_ECHO * 4]).name)
+            network = fresh_network(get_spec(params["arch"][:MAX_LOOKUP]).name)
         except ExplorerError:
-            close = difflib.get_close_matches(params["arch"][:MAX_ECHO], list_architectures(), n=3, cutoff=0.5)
+            close = difflib.get_close_matches(params["arch"][:MAX_VALUE], list_architectures(), n=3, cutoff=0.5)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             notes.append(f"The link's arch {_echo(params['arch'])} names no architecture here{hint}, "
                          f"so it was ignored.")
@@ -104,7 +106,7 @@ def apply_url(params: dict[str, str]) -> list[str]:
                 known = ", ".join(sorted(spec.options)) or "none"
                 raise InvalidOptionError(f"{spec.name} has no option {_echo(key)}; its options are: {known}.")
         except InvalidOptionError as error:
-            notes.append(f"{error} The link's {key} was ignored.")
+            notes.append(f"{error} The link's {cut(key)} was ignored.")
     st.session_state[NETWORK] = network
     return notes
 
@@ -161,12 +163,16 @@ def apply_link() -> None:
     """Apply a URL the app did not write to the current network, and show a note per ignored value here.
 
     The picker calls it; a page whose picker sits in a collapsed section calls it at the top, so the
-    notes are seen.
+    notes are seen. A note quotes a value cut to MAX_VALUE characters and shows it literally (see
+    explorer.ui.messages); past MAX_NOTES notes, one more counts the rest.
     """
     params = st.query_params.to_dict()
     if params and params != st.session_state.get(URL_WRITTEN):
-        for note in apply_url(params):
+        notes = apply_url(params)
+        for note in notes[:MAX_NOTES]:
             show_error(note)
+        if len(notes) > MAX_NOTES:
+            show_error(f"{len(notes) - MAX_NOTES} more values of the link were ignored too.")
         st.session_state[URL_WRITTEN] = params
 
 

@@ -28,7 +28,7 @@ from explorer.weights import (
     ensure_pretrained_cached,
 )
 from explorer.ui import state
-from explorer.ui.messages import plain, show_error
+from explorer.ui.messages import MAX_WORD, cut, literal, show_error, show_warning
 
 
 def device_picker() -> str:
@@ -139,15 +139,15 @@ def upload_input(label: str, model_key: str, types: list[str], limit_bytes: int,
     kept = state.get(model_key, None)
     if upload is not None and upload.size > limit_bytes:
         state.put(model_key, None)
-        show_error(f"{upload.name} is {_megabytes(upload.size)}, and {what} up to {limit_label} are read here, "
-                   f"so it was not used.")
+        show_error(f"{cut(upload.name, MAX_WORD)} is {_megabytes(upload.size)}, and {what} up to {limit_label} are "
+                   f"read here, so it was not used.")
         return None
     if upload is not None and (kept is None or (kept.file_id, kept.name, len(kept.data))
                                != (getattr(upload, "file_id", ""), upload.name, upload.size)):
         _keep_upload(model_key, upload, limit_bytes)  # a file that arrived without a change event: once, not per run
         kept = state.get(model_key, None)
     if kept is not None and upload is None:
-        st.caption(f"Using {plain(kept.name)}, uploaded earlier. Upload another file to replace it.")
+        st.caption(f"Using {literal(cut(kept.name, MAX_WORD))}, uploaded earlier. Upload another file to replace it.")
     return kept
 
 
@@ -243,7 +243,7 @@ def weights_picker(name: str, key: str) -> WeightsChoice | None:
             ensure_pretrained_cached(name, lambda fraction, done: bar.progress(min(fraction, 1.0),
                                                                                text=f"Downloading... {done}"))
         except WeightsUnavailableError as error:
-            st.warning(plain(str(error)))
+            show_warning(str(error))
             source = RANDOM
         except ExplorerError as error:
             show_error(str(error))

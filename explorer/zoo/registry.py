@@ -18,8 +18,16 @@ from explorer.zoo.families import family as _family
 
 Shape = tuple[int, int, int]
 
+_SHOWN = 60  # characters of a person's value (a link's, a command line's) that a message quotes back
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+def _shown(value: Any) -> str:
+    """Return ``value`` as a message quotes it: text in quotes cut to _SHOWN characters, "…" after a cut."""
+    text = value if isinstance(value, str) else repr(value)
+    shown = repr(text[:_SHOWN]) if isinstance(value, str) else text[:_SHOWN]
+    return shown + ("…" if len(text) > _SHOWN else "")
 
 
 @dataclass(frozen=True)
@@ -57,13 +65,13 @@ class Option:
             converted = self._convert(value)
         except (TypeError, ValueError):
             raise InvalidOptionError(
-                f"Option {name!r} must be {self.describe()}, but got {value!r}.") from None
+                f"Option {name!r} must be {self.describe()}, but got {_shown(value)}.") from None
         if self.choices is not None and converted not in self.choices:
             raise InvalidOptionError(
-                f"Option {name!r} must be {self.describe()}, but got {value!r}.")
+                f"Option {name!r} must be {self.describe()}, but got {_shown(value)}.")
         if self.low is not None and converted < self.low or self.high is not None and converted > self.high:
             raise InvalidOptionError(
-                f"Option {name!r} must be {self.describe()}, but got {value!r}.")
+                f"Option {name!r} must be {self.describe()}, but got {_shown(value)}.")
         return converted
 
     def _convert(self, value: Any) -> Any:
@@ -126,7 +134,7 @@ class ArchitectureSpec:
         if unknown:
             known = ", ".join(sorted(self.options)) or "none"
             raise InvalidOptionError(
-                f"{self.name} has no option {unknown[0]!r}; its options are: {known}.")
+                f"{self.name} has no option {_shown(unknown[0])}; its options are: {known}.")
         return {key: option.parse(key, config.get(key, option.default))
                 for key, option in self.options.items()}
 
@@ -196,6 +204,6 @@ def get_spec(name: str) -> ArchitectureSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(str(name)[:_SHOWN], list(_REGISTRY), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(close)}?" if close else " Run `python -m explorer list` to see them all."
-        raise UnknownArchitectureError(f"There is no architecture called {name!r}.{hint}") from None
+        raise UnknownArchitectureError(f"There is no architecture called {_shown(name)}.{hint}") from None
