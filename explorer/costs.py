@@ -360,19 +360,39 @@ def _bytes_moved(variant: Variant, batch: int) -> int:
     return 4 * (batch * activations + variant.params)
 
 
-def estimate_seconds(comparison: Comparison, batch: int, device: str) -> float:
-    """Return the predicted wall time of :func:`measure`: warm-up and timed blocks at one pass each, at least.
+def estimate_seconds(comparison: Comparison, batch: int, device: str, block_seconds: float = BLOCK_SECONDS) -> float:
+    """Return the least wall time :func:`measure` should take: the warm-up passes, then blocks of one pass
+    or of ``block_seconds``, whichever is longer.
 
     Each pass is predicted from its MACs and the bytes it reads and writes, at the throughput the device
     showed in a short measurement (explorer.budget.throughput).
     """
     rate = budget.throughput(device)
-    return sum((WARMUP_RUNS + BLOCKS) * rate.seconds(v.macs * batch, _bytes_moved(v, batch))
-               for v in comparison.variants.values())
+    passes = [rate.seconds(v.macs * batch, _bytes_moved(v, batch)) for v in comparison.variants.values()]
+    return sum(WARMUP_RUNS * one + BLOCKS * max(one, block_seconds) for one in passes)
 
 
 def _seconds(value: float) -> str:
     return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+def check_timing(comparison: Comparison, batch: int, device: str, block_seconds: float = BLOCK_SECONDS) -> float:
+    """Return the least seconds :func:`measure` would take, if it fits the server's memory and time budget.
+
+    Raises:
+        CostInputError: the batch size is not positive.
+        BudgetError: a variant would not fit the memory budget, or the run would exceed the time limit.
+    """
+    _check_positive(batch=batch)
+    for variant in comparison.variants.values():
+        budget.require(variant_cost(variant, comparison.input_shape), batch, "use a smaller size or a smaller batch")
+    limit = budget.limits().seconds
+    predicted = estimate_seconds(comparison, batch, device, block_seconds)
+    if predicted > limit:
+        raise budget.BudgetError(
+            f"Timing both variants at batch {batch} would take about {_seconds(predicted)}, more than this "
+            f"server's limit of {_seconds(limit)}; use a smaller size or a smaller batch.")
+    return predicted
 
 
 def _check_time(start: float, left: float, one_pass: float, limit: float) -> None:
@@ -398,17 +418,10 @@ def measure(comparison: Comparison, batch: int = 8, device: str = "cpu", block_s
     """
     from torch.utils import benchmark
 
-    _check_positive(batch=batch)
+    check_timing(comparison, batch, device, block_seconds)
     names = list(comparison.variants)
     costs = {name: variant_cost(comparison.variants[name], comparison.input_shape) for name in names}
-    for cost in costs.values():
-        budget.require(cost, batch, "use a smaller size or a smaller batch")
     limit = budget.limits().seconds
-    predicted = estimate_seconds(comparison, batch, device)
-    if predicted > limit:
-        raise budget.BudgetError(
-            f"Timing both variants at batch {batch} would take about {_seconds(predicted)}, more than this "
-            f"server's limit of {_seconds(limit)}; use a smaller size or a smaller batch.")
     steps = len(names) * (WARMUP_RUNS + BLOCKS)
     done = 0
 
@@ -445,12 +458,28 @@ def measure(comparison: Comparison, batch: int = 8, device: str = "cpu", block_s
     return timings
 
 
+NOISY = 0.5  # a spread (IQR) above half the median: the blocks disagree too much to compare variants
+
+
 def explain_gap(comparison: Comparison, timings: dict[str, Timing]) -> str:
-    """Return a short explanation when the measured speed-up differs much from the MAC ratio, else ""."""
+    """Return a short explanation when the measured speed-up differs much from the MAC ratio, else "".
+
+    A noisy timing (some variant's spread above half its median: another computation shared the device)
+    is said to be noisy instead of explained.
+    """
+    noisy = [name for name, timing in timings.items() if timing.iqr > NOISY * timing.median]
+    if noisy:
+        return (f"The timing was noisy ({', '.join(noisy)} varied by more than half its median between blocks: "
+                f"the device was busy with other work), so the speed-up means little; time again.")
     theoretical = comparison.variants[comparison.baseline].macs / comparison.variants[comparison.candidate].macs
     measured = timings[comparison.baseline].median / timings[comparison.candidate].median
     if 0.67 <= measured / theoretical <= 1.5:
         return ""
+    if measured > theoretical:
+        return (f"Measured speed-up {measured:.2f}x against {theoretical:.2f}x in theory: on this device the "
+                f"{comparison.baseline} variant does fewer multiplications per second than the "
+                f"{comparison.candidate} variant (its layers are smaller, or move more memory per "
+                f"multiplication), so it loses more than its MACs say.")
     reasons = []
     if any(s.groups > 1 for v in comparison.variants.values() for s in v.all_stages):
         reasons.append("depthwise convolutions do few multiplications per value they read, so they are "

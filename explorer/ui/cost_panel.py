@@ -12,8 +12,8 @@ from explorer.costs import (
     BUILDERS,
     Comparison,
     CostInputError,
+    check_timing,
     compare,
-    estimate_seconds,
     explain_gap,
     measure,
 )
@@ -122,10 +122,16 @@ def _timing(name: str, comparison: Comparison, device: str) -> None:
     st.markdown(f"**Measured on {device}.** Theory counts multiplications; hardware also moves memory.")
     left, right = st.columns([1, 2])
     batch = int(left.number_input("batch size", 1, 256, **state.bind(f"cost.{name}.batch", 8, lambda b: 1 <= b <= 256)))
-    predicted = estimate_seconds(comparison, batch, device)
-    left.caption(f"Predicted from the MACs and this device's speed: about {predicted:.1f} s, or a few times that; "
-                 f"this server stops timing runs longer than {budget.limits().seconds:.0f} s.")
-    if not left.button("Time both variants", key=f"cost:{name}:time", icon=":material/timer:"):
+    try:
+        predicted = check_timing(comparison, batch, device)
+        left.caption(f"Takes at least {predicted:.1f} s (predicted from the MACs and this device's speed); this "
+                     f"server stops runs longer than {budget.limits().seconds:.0f} s.")
+        refused = False
+    except ExplorerError as error:
+        with left:
+            show_error(str(error))
+        refused = True
+    if not left.button("Time both variants", key=f"cost:{name}:time", icon=":material/timer:", disabled=refused):
         return
     bar = right.progress(0.0, text="warming up...")
     try:
