@@ -54,7 +54,8 @@ def plain(text: str) -> str:
     escaped = _MARKDOWN.sub(r"\\\1", _WHITESPACE.sub(" ", str(text)).lstrip())
     for pattern, replacement in _LINE_START:
         escaped = pattern.sub(replacement, escaped)
-    for pattern, replacement in ((r"\\:", r"\\:" + _ZERO_WIDTH_SPACE), (r"(?i)(w)(ww)", r"\1" + _ZERO_WIDTH_SPACE + r"\2"),
+    # only where an address could start, so copied text elsewhere ("Note: ...") carries no invisible characters
+    for pattern, replacement in ((r"\\:(?=//)", r"\\:" + _ZERO_WIDTH_SPACE), (r"(?i)(w)(ww)", r"\1" + _ZERO_WIDTH_SPACE + r"\2"),
                                  ("@", "@" + _ZERO_WIDTH_SPACE)):
         escaped = re.sub(pattern, replacement, escaped)
     return escaped
