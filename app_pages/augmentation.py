@@ -100,9 +100,9 @@ with right:
             columns[offset].image(sample, caption=label, width="stretch")
 
 st.subheader("Step by step (sample 1)")
-columns = st.columns(len(stages))
-for column, (label, stage_image) in zip(columns, stages):
-    column.image(stage_image, caption=label, width="stretch")
+for row_start in range(0, len(stages), 8):  # rows of 8, so a long pipeline's steps stay readable
+    for column, (label, stage_image) in zip(st.columns(8), stages[row_start:row_start + 8]):
+        column.image(stage_image, caption=label, width="stretch")
 
 st.subheader("Colour histograms: original against sample 1")
 figure = go.Figure()

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from explorer.augment import MAX_STEPS, OPERATIONS, AugmentError, from_json, new_step
+from explorer.augment import MAX_JSON_BYTES, MAX_STEPS, OPERATIONS, AugmentError, from_json, new_step
 from explorer.ui import state
 from explorer.ui.messages import show_error
 from explorer.ui.network import option_widget
@@ -80,7 +80,10 @@ def pipeline_editor(key: str = "pipeline") -> list[dict[str, Any]]:
                    format_func=lambda name: OPERATIONS[name].label + (" (course)" if OPERATIONS[name].course else ""),
                    **state.bind(f"{key}.new", next(iter(OPERATIONS)), lambda op: op in OPERATIONS))
     add_slot = right.empty()  # filled after a file is loaded, so that the button counts the loaded steps
-    upload = st.file_uploader("Load a pipeline saved as JSON", type=["json"], key=state.widget_key(f"{key}.json"))
+    # the browser refuses larger files before sending them (1 MB is the smallest limit it takes); the core
+    # then reads at most MAX_JSON_BYTES
+    upload = st.file_uploader(f"Load a pipeline saved as JSON (up to {MAX_JSON_BYTES // 1024} KB)", type=["json"],
+                              key=state.widget_key(f"{key}.json"), max_upload_size=1)
     if upload is not None:
         _load(key, upload.getvalue())
     else:  # the file was removed: loading it again loads it again

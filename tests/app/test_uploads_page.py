@@ -123,3 +123,10 @@ def test_a_pickled_whole_model_is_refused_in_one_sentence_of_ours(open_page):
     at.file_uploader(key=WEIGHTS_UPLOAD).set_value(("model.pt", whole_model, "application/octet-stream")).run()
     assert not at.exception
     assert shown_errors(at) == [PICKLED_OBJECTS]
+
+
+def test_the_pipeline_uploader_states_its_limit_and_the_browser_sends_no_more_than_1_mb(open_page):
+    """Review of issue 11: it said "1GB per file", so a 1.7 MB file reached the server before being refused."""
+    at = open_page("app_pages/augmentation.py")
+    pipeline = at.file_uploader(key="widget:augment.pipeline.json")
+    assert pipeline.label.endswith("(up to 64 KB)") and pipeline.proto.max_upload_size_mb == 1
