@@ -236,6 +236,10 @@ def weights_picker(name: str, key: str) -> WeightsChoice | None:
         if upload is None:
             st.info(f"Choose a weights file of up to {MAX_STATE_DICT_LABEL}, or pick another source.")
             return None
+        # one weights file per page and person: an upload for another network is dropped, so a session
+        # holds at most one file of up to 1 GB here however many networks it tries
+        for other in [k for k in st.session_state if str(k).startswith(f"{key}.upload.") and k != f"{key}.upload.{name}"]:
+            del st.session_state[other]
         return WeightsChoice(source, (upload.name, upload.data), upload.digest)
     if source == PRETRAINED:
         bar = st.progress(0.0, text="Looking for the pretrained weights in torch hub's cache...")

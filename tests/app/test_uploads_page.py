@@ -130,3 +130,22 @@ def test_the_pipeline_uploader_states_its_limit_and_the_browser_sends_no_more_th
     at = open_page("app_pages/augmentation.py")
     pipeline = at.file_uploader(key="widget:augment.pipeline.json")
     assert pipeline.label.endswith("(up to 64 KB)") and pipeline.proto.max_upload_size_mb == 1
+
+
+def test_a_page_keeps_one_weights_upload_per_person_however_many_networks_they_try(open_page):
+    """Review of issue 11: a session kept one state_dict per network tried, each up to 1 GB."""
+    from explorer.zoo import build
+
+    at = open_page(PAGE, arch="lenet5")
+    for name in ("lenet5", "lenet5_modern"):
+        at.query_params["arch"] = name
+        at.run()
+        buffer = io.BytesIO()
+        torch.save(build(name).state_dict(), buffer)
+        at.radio(key=f"widget:feature_maps.weights.source.{name}").set_value("uploaded").run()
+        at.file_uploader(key=f"widget:feature_maps.weights.upload.{name}").set_value(
+            (f"{name}.pt", buffer.getvalue(), "application/octet-stream")).run()
+        assert not at.exception
+        assert any(f"Uploaded weights from {name}.pt" in s.value.replace("\\", "") for s in at.success)
+    assert "feature_maps.weights.upload.lenet5_modern" in at.session_state
+    assert "feature_maps.weights.upload.lenet5" not in at.session_state
