@@ -504,7 +504,7 @@ LIBRARIES = re.compile(r"/(streamlit|plotly|PIL|numpy|pandas|narwhals|google/pro
 # bucket only when they do not call each other; these do not).
 BUCKETS = {
     "model build / weight init (explorer.weights.load_model)": [("explorer/weights.py", "load_model")],
-    "analysis on the meta device (explorer.analysis.analyze)": [("explorer/analysis.py", "analyze")],
+    "analysis on the meta device (explorer.analysis.analyze)": [("explorer/analysis/__init__.py", "analyze")],
     "forward pass with hooks (explorer.activations.capture)": [("explorer/activations.py", "capture")],
     "montage / overlay / filter tiles (explorer.montage)": [("explorer/montage.py", "montage"),
                                                             ("explorer/montage.py", "overlay"),
