@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.analysis import LayerRow, ModelReport, format_shape
-from explorer.formats import human, human_bytes
+from explorer.formats import human_bytes
 from explorer.montage import plotly_colorscale
 
 _PARAMS_COLOUR = "#4C78A8"
@@ -113,12 +113,6 @@ def shape_by_depth(report: ModelReport) -> go.Figure:
     figure.update_layout(title="As the image shrinks, the channels grow", xaxis_title="layer (execution order)",
                          height=380, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h"))
     return figure
-
-
-def totals_caption(report: ModelReport) -> str:
-    """Return a one-line summary such as ``25.56 M params · 4.09 G MACs (8.18 G FLOPs)``."""
-    return (f"{human(report.total_params)} params · {human(report.total_macs)} MACs "
-            f"({human(report.total_flops)} FLOPs)")
 
 
 def channel_heatmap(channel, title: str, colormap: str = "viridis") -> go.Figure:
