@@ -150,10 +150,6 @@ class ArchitectureSpec:
         channels, height, width = self.input_shape
         return (int(resolved.get("in_channels", channels)), height, width)
 
-    def options_help(self) -> str:
-        """Return one line per option, ``name: description``, for error messages and --help."""
-        return "; ".join(f"{key}: {opt.describe()}" for key, opt in self.options.items()) or "none"
-
 
 _REGISTRY: dict[str, ArchitectureSpec] = {}
 
