@@ -6,7 +6,7 @@ random weights at any input size, and the handwritten-digit one the bundled LeNe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -30,7 +30,6 @@ class Preprocessing:
     interpolation: InterpolationMode = InterpolationMode.BILINEAR
     digits: bool = False  # the LeNet-5 digits recipe instead of resize + crop
     source: str = ""
-    steps: tuple[str, ...] = field(default=(), compare=False)
 
     def describe(self) -> list[str]:
         """Return the steps in words, in the order they run."""
