@@ -40,7 +40,6 @@ class Montage:
     image: Image.Image
     channels: list[int]
     columns: int
-    tile: int
 
 
 def channel_order(maps: torch.Tensor, sort_by_mean: bool) -> list[int]:
@@ -89,7 +88,7 @@ def montage(maps: torch.Tensor, normalisation: str = "channel", colormap: str = 
         row, column = divmod(index, columns)
         top, left = row * (tile_h + gap), column * (tile_w + gap)
         canvas[top: top + tile_h, left: left + tile_w] = coloured[index]
-    return Montage(Image.fromarray(canvas), chosen, columns, max(tile_h, tile_w))
+    return Montage(Image.fromarray(canvas), chosen, columns)
 
 
 def as_jpeg(image: Image.Image, quality: int = 85) -> bytes:
