@@ -15,11 +15,10 @@ class DeviceUnavailableError(ExplorerError):
 
 @dataclass(frozen=True)
 class DeviceOption:
-    """One device a user can pick: its torch id, a label for people, and its memory if known."""
+    """One device a user can pick: its torch id and a label for people (a GPU's says its memory)."""
 
     id: str
     label: str
-    memory_bytes: int | None = None
 
 
 def available_devices() -> list[DeviceOption]:
@@ -28,9 +27,8 @@ def available_devices() -> list[DeviceOption]:
     if torch.cuda.is_available():
         for index in range(torch.cuda.device_count()):
             props = torch.cuda.get_device_properties(index)
-            memory = int(props.total_memory)
-            devices.append(DeviceOption(f"cuda:{index}", f"cuda:{index} - {props.name} ({memory / 2**30:.1f} GiB)",
-                                        memory))
+            devices.append(DeviceOption(f"cuda:{index}",
+                                        f"cuda:{index} - {props.name} ({props.total_memory / 2**30:.1f} GiB)"))
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         devices.append(DeviceOption("mps", "mps - Apple GPU"))
