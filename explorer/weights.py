@@ -63,7 +63,6 @@ class LoadedModel:
     """A model ready for real forward passes, and what a page needs to say about its weights."""
 
     model: nn.Module
-    source: str
     description: str
     categories: list[str] | None
     preprocessing: preprocess.Preprocessing
@@ -406,4 +405,4 @@ def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int
         description = f"Uploaded weights from {filename}."
     elif source != RANDOM:
         raise WeightsError(f"Unknown weight source {source!r}; choose one of {', '.join(SOURCE_LABELS)}.")
-    return LoadedModel(model.to(device).eval(), source, description, categories, recipe, cost)
+    return LoadedModel(model.to(device).eval(), description, categories, recipe, cost)
