@@ -22,7 +22,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from explorer.errors import ExplorerError, InvalidOptionError
-from explorer.zoo.registry import Option
+from explorer.options import Option
 
 _RNG_LOCK = threading.Lock()  # v2 draws from torch's global RNG: one seeded sampling at a time
 

@@ -19,7 +19,8 @@ from explorer.analysis import format_shape
 from explorer.errors import ExplorerError, InvalidOptionError
 from explorer.ui import state
 from explorer.ui.messages import MAX_VALUE, cut, show_error
-from explorer.zoo import ArchitectureSpec, Option, get_spec, list_architectures
+from explorer.options import Option
+from explorer.zoo import ArchitectureSpec, get_spec, list_architectures
 
 DEFAULT_ARCHITECTURE = "lenet5"
 MAX_SIDE = 8192

@@ -14,92 +14,10 @@ from typing import Any, Callable
 from torch import nn
 
 from explorer.errors import InvalidOptionError, UnknownArchitectureError
+from explorer.options import QUOTED, Option, quoted  # Option stays importable from here for the zoo's modules
 from explorer.zoo.families import family as _family
 
 Shape = tuple[int, int, int]
-
-_SHOWN = 60  # characters of a person's value (a link's, a command line's) that a message quotes back
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _shown(value: Any) -> str:
-    """Return ``value`` as a message quotes it: text in quotes cut to _SHOWN characters, "…" after a cut."""
-    text = value if isinstance(value, str) else repr(value)
-    shown = repr(text[:_SHOWN]) if isinstance(value, str) else text[:_SHOWN]
-    return shown + ("…" if len(text) > _SHOWN else "")
-
-
-@dataclass(frozen=True)
-class Option:
-    """One builder argument a user may set: its type, default and bounds."""
-
-    kind: type
-    default: Any
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[Any, ...] | None = None
-    help: str = ""
-
-    def describe(self) -> str:
-        """Return a short human description such as ``float in [0.25, 1.0], default 1.0``."""
-        if self.choices is not None:
-            allowed = " | ".join(str(c) for c in self.choices)
-            return f"one of {allowed} (default {self.default})"
-        bounds = ""
-        if self.low is not None and self.high is not None:
-            bounds = f" in [{self.low}, {self.high}]"
-        elif self.low is not None:
-            bounds = f" >= {self.low}"
-        elif self.high is not None:
-            bounds = f" <= {self.high}"
-        return f"{self.kind.__name__}{bounds} (default {self.default})"
-
-    def parse(self, name: str, value: Any) -> Any:
-        """Return ``value`` converted to this option's type and checked against its bounds.
-
-        Raises:
-            InvalidOptionError: the value has the wrong type or lies outside the bounds/choices.
-        """
-        try:
-            converted = self._convert(value)
-        except (TypeError, ValueError):
-            raise InvalidOptionError(
-                f"Option {name!r} must be {self.describe()}, but got {_shown(value)}.") from None
-        if self.choices is not None and converted not in self.choices:
-            raise InvalidOptionError(
-                f"Option {name!r} must be {self.describe()}, but got {_shown(value)}.")
-        if self.low is not None and converted < self.low or self.high is not None and converted > self.high:
-            raise InvalidOptionError(
-                f"Option {name!r} must be {self.describe()}, but got {_shown(value)}.")
-        return converted
-
-    def _convert(self, value: Any) -> Any:
-        if self.kind is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in _TRUE:
-                return True
-            if text in _FALSE:
-                return False
-            raise ValueError(value)
-        if self.kind is int:
-            if isinstance(value, bool):
-                raise TypeError(value)
-            if isinstance(value, float):
-                if not value.is_integer():
-                    raise ValueError(value)
-                return int(value)
-            return int(str(value).strip())
-        if self.kind is float:
-            if isinstance(value, bool):
-                raise TypeError(value)
-            number = float(value)
-            if number != number or number in (float("inf"), float("-inf")):
-                raise ValueError(value)
-            return number
-        return self.kind(value)
 
 
 @dataclass(frozen=True)
@@ -134,7 +52,7 @@ class ArchitectureSpec:
         if unknown:
             known = ", ".join(sorted(self.options)) or "none"
             raise InvalidOptionError(
-                f"{self.name} has no option {_shown(unknown[0])}; its options are: {known}.")
+                f"{self.name} has no option {quoted(unknown[0])}; its options are: {known}.")
         return {key: option.parse(key, config.get(key, option.default))
                 for key, option in self.options.items()}
 
@@ -200,6 +118,6 @@ def get_spec(name: str) -> ArchitectureSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(str(name)[:_SHOWN], list(_REGISTRY), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(str(name)[:QUOTED], list(_REGISTRY), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(close)}?" if close else " Run `python -m explorer list` to see them all."
-        raise UnknownArchitectureError(f"There is no architecture called {_shown(name)}.{hint}") from None
+        raise UnknownArchitectureError(f"There is no architecture called {quoted(name)}.{hint}") from None
