@@ -246,7 +246,7 @@ def inverted_residual(height: int = 6, width: int = 6, in_channels: int = 3, out
         stages.append(stage(f"expansion 1x1 (x{expansion})", hw, in_channels, hidden, 1))
     depthwise = stage(f"depthwise {kernel}x{kernel}", hw, hidden, hidden, kernel, stride, pad, groups=hidden)
     stages += [depthwise, stage("projection 1x1", depthwise.output_hw, hidden, out_channels, 1)]
-    residual = stride == 1 and in_channels == out_channels
+    residual = stride == 1 and in_channels == out_channels and depthwise.output_hw == hw  # an even kernel grows it
     note = "with a residual connection (the addition costs no multiplications)" if residual else \
         "no residual connection: the input and output shapes differ"
     return Comparison(
@@ -268,6 +268,11 @@ def residual(height: int = 56, width: int = 56, in_channels: int = 64, out_chann
     first = stage(f"{kernel}x{kernel} conv 1", hw, in_channels, out_channels, kernel, stride, pad)
     second = stage(f"{kernel}x{kernel} conv 2", first.output_hw, out_channels, out_channels, kernel, 1, pad)
     projection = stage("1x1 projection shortcut", hw, in_channels, out_channels, 1, stride)
+    if second.output_hw != projection.output_hw:
+        raise CostInputError(
+            f"A {kernel}x{kernel} kernel with padding {pad} makes the residual path's output "
+            f"{second.output_hw[0]}x{second.output_hw[1]} but the shortcut's {projection.output_hw[0]}x"
+            f"{projection.output_hw[1]}, so they cannot be added; use an odd kernel.")
     shapes_match = stride == 1 and in_channels == out_channels
     identity_note = "" if shapes_match else ("not possible here: the shapes differ, so the shortcut must be "
                                              "projected; shown as the cost of the residual path alone")

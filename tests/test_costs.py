@@ -76,6 +76,18 @@ def test_formulas_equal_flop_counter_on_real_modules(h, w, cin, cout, k, s, b, e
         _check_against_real_modules(comparison)
 
 
+@pytest.mark.parametrize("name", ["inception", "separable", "inverted-residual", "residual"])
+@pytest.mark.parametrize("kernel, stride", [(2, 1), (4, 1), (4, 2)])
+def test_an_even_kernel_gives_modules_that_run_or_one_sentence(name, kernel, stride):
+    """Baseline of issue 12: a 4x4 kernel in the MobileNet v2 bottleneck added a 7x7 output to an 8x8 input."""
+    try:
+        comparison = compare(name, kernel=kernel, stride=stride)
+    except CostInputError as error:
+        assert name == "residual" and str(error).endswith("so they cannot be added; use an odd kernel.")
+        return
+    _check_against_real_modules(comparison)
+
+
 def test_measuring_runs_real_modules_on_the_cpu_with_progress_per_variant():
     c = separable()
     progress = []
