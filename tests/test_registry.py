@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 import torchvision
@@ -99,6 +101,34 @@ def test_build_returns_an_eval_mode_module_and_explains_builder_errors():
             build("residual_block", shortcut="identity", stride=2)
         with pytest.raises(InvalidOptionError, match="cannot be built"):
             build("vit_b_16", image_size=100)  # not a multiple of the 16-pixel patches
+
+
+def test_regnets_build_on_meta_from_many_threads_and_leave_torchvision_as_it_was():
+    # torchvision's own RegNet builder fails on meta: BlockParams.from_init_params calls .tolist() on meta
+    # tensors. The day this stops failing, the workaround in explorer/zoo/torchvision_models.py can go.
+    from torchvision.models import regnet
+
+    original = regnet.BlockParams.__dict__["from_init_params"]
+    with torch.device("meta"), pytest.raises(NotImplementedError, match="meta tensor"):
+        regnet.regnet_x_400mf()
+    names = ["regnet_x_400mf", "regnet_y_400mf"] * 4
+    barrier = threading.Barrier(len(names))
+    devices: dict[int, set[str]] = {}
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        with torch.device("meta"):  # a default device holds for the thread that sets it
+            devices[index] = {p.device.type for p in build(names[index]).parameters()}
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(names))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert devices == {index: {"meta"} for index in range(len(names))}
+    assert regnet.BlockParams.__dict__["from_init_params"] is original
+    with torch.device("meta"), pytest.raises(NotImplementedError, match="meta tensor"):
+        regnet.regnet_x_400mf()  # still torchvision's own function outside a registry build
 
 
 def test_efficientnet_compound_scaling_follows_the_paper():

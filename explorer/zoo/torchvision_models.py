@@ -6,9 +6,11 @@ weight metadata (no download). Options are the constructor arguments a learner m
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from typing import Any, Callable
+import threading
+from typing import Any, Callable, Iterator
 
 import torch
 import torchvision
@@ -19,23 +21,42 @@ from torchvision.models import regnet as _tv_regnet
 from explorer.zoo.families import family
 from explorer.zoo.registry import ArchitectureSpec, Option, add_spec
 
-# RegNet's builder computes its block widths with torch.arange(...).tolist(). Under the meta device
-# those tensors have no values and the build fails, which would force a full CPU build (seconds and
-# gigabytes for regnet_y_128gf). The widths are plain host-side integers, so compute them on the CPU
-# whatever the default device is; the result is identical.
-_original_from_init_params = _tv_regnet.BlockParams.from_init_params.__func__
+# torchvision's RegNet builders get their block widths from BlockParams.from_init_params
+# (torchvision/models/regnet.py), which computes them with torch.arange(depth) * w_a + w_0 ... .tolist().
+# Under torch.device("meta") those tensors have no values and .tolist() fails, which would force a full
+# CPU build (seconds and gigabytes for regnet_y_128gf). The widths are plain host-side integers, so while
+# a RegNet builds, that one function runs under torch.device("cpu"); the widths are identical. Sessions
+# build concurrently: torchvision's function is replaced when the first RegNet build starts and restored
+# when the last one ends, counted under a lock. Outside those builds torchvision is untouched (a build
+# elsewhere that overlaps one gets the same widths anyway).
+_ORIGINAL_FROM_INIT_PARAMS = _tv_regnet.BlockParams.__dict__["from_init_params"]  # the classmethod itself
+_regnet_lock = threading.Lock()
+_regnet_builds = 0
 
 
 def _block_params_on_cpu(cls: type, *args: Any, **kwargs: Any) -> Any:
     with torch.device("cpu"):
-        return _original_from_init_params(cls, *args, **kwargs)
+        return _ORIGINAL_FROM_INIT_PARAMS.__func__(cls, *args, **kwargs)
 
 
-if not getattr(_tv_regnet.BlockParams.from_init_params, "_explorer_cpu", False):
-    _block_params_on_cpu._explorer_cpu = True  # type: ignore[attr-defined]
-    _tv_regnet.BlockParams.from_init_params = classmethod(_block_params_on_cpu)  # type: ignore[method-assign]
+@contextlib.contextmanager
+def _regnet_widths_on_cpu() -> Iterator[None]:
+    """Run RegNet's block-width computation on the CPU inside this with-block (see the comment above)."""
+    global _regnet_builds
+    with _regnet_lock:
+        if _regnet_builds == 0:
+            _tv_regnet.BlockParams.from_init_params = classmethod(_block_params_on_cpu)  # type: ignore[method-assign]
+        _regnet_builds += 1
+    try:
+        yield
+    finally:
+        with _regnet_lock:
+            _regnet_builds -= 1
+            if _regnet_builds == 0:
+                _tv_regnet.BlockParams.from_init_params = _ORIGINAL_FROM_INIT_PARAMS  # type: ignore[method-assign]
 
-# (name pattern, family, display-name formatter). First match wins.
+
+# (name pattern, family name). First match wins.
 _FAMILY_RULES: list[tuple[str, str]] = [
     (r"^alexnet$", "AlexNet"),
     (r"^convnext_", "ConvNeXt"),
@@ -119,9 +140,11 @@ def _builder(name: str) -> Callable[..., nn.Module]:
     extra: dict[str, Any] = {}
     if name in ("googlenet", "inception_v3"):
         extra["init_weights"] = True  # the default, said explicitly to silence torchvision's warning
+    around = _regnet_widths_on_cpu if name.startswith("regnet_") else contextlib.nullcontext
 
     def build(**config: Any) -> nn.Module:
-        return get_model(name, weights=None, **extra, **config)
+        with around():
+            return get_model(name, weights=None, **extra, **config)
 
     build.__name__ = name
     build.__qualname__ = name
