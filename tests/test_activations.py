@@ -136,9 +136,29 @@ def test_montage_sorting_and_paging():
     assert montage(maps, per_page=2, page=1).channels == [2]
 
 
-def test_filters_overlay_statistics_and_colormaps():
-    weight = first_conv_weight(build("resnet18"))[1]
-    assert filter_tiles(weight).mode == "RGB"
+def test_filter_tiles_show_each_filter_as_a_square_stretched_to_its_own_range():
+    # 5 RGB filters of 2x2: 3 by 2 squares of 40 pixels (each weight 40 // 2 = 20 pixels), 2-pixel white gaps
+    weight = torch.zeros(5, 3, 2, 2)
+    weight[0, 0] = 1.0
+    weight[0, 1:] = -1.0  # filter 0 is pure red
+    weight[1, 0] = torch.tensor([[0.0, 1.0], [2.0, 3.0]])  # filter 1's red runs from its minimum to its maximum
+    pixels = np.asarray(filter_tiles(weight))
+    assert pixels.shape == (2 * 42 - 2, 3 * 42 - 2, 3)
+    assert (pixels[:40, :40] == (255, 0, 0)).all()
+    assert (pixels[:, 40:42] == 255).all() and (pixels[42:, 84:] == 255).all()  # a gap, and the sixth place
+    assert [tuple(pixels[row, column]) for row, column in [(0, 42), (0, 62), (20, 42), (39, 81)]] == [
+        (0, 0, 0), (85, 0, 0), (170, 0, 0), (255, 0, 0)]  # filter 1's four weights, 0..3 stretched to 0..255
+    gray = torch.zeros(2, 2, 3, 3)  # other channel counts: the mean over the input channels, in gray
+    gray[0, 1, 1, 1] = 2.0
+    pixels = np.asarray(filter_tiles(gray))
+    assert pixels.shape == (39, 2 * 41 - 2, 3)  # 13-pixel weights (40 // 3), two squares side by side
+    assert (pixels[13:26, 13:26] == 255).all() and (pixels[:13, :13] == 0).all()
+    assert np.asarray(filter_tiles(torch.randn(100, 1, 1, 1))).shape == (8 * 42 - 2, 8 * 42 - 2, 3)  # 64 shown
+    weight = first_conv_weight(build("resnet18"))[1]  # 64 filters of 7x7: 8 by 8 squares of 35 pixels
+    assert filter_tiles(weight).size == (8 * 37 - 2, 8 * 37 - 2)
+
+
+def test_overlay_statistics_and_colormaps():
     from PIL import Image
     picture = Image.new("RGB", (20, 10), "white")
     assert overlay(picture, torch.rand(5, 5)).size == (20, 10)
