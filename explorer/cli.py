@@ -39,7 +39,6 @@ def parse_shape(text: str) -> tuple[int, int, int]:
 
 
 MAX_DEPTH = 64
-MAX_COST_SIDE = 4096  # the Cost lab page's own bound on every size
 
 
 def bounded_int(low: int, high: int) -> Any:
@@ -105,11 +104,10 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_cost(args: argparse.Namespace) -> int:
-    from explorer.costs import compare
+    from explorer.costs import all_settings, compare
     from explorer.formats import cost_table
 
-    settings = {key: getattr(args, key) for key in ("height", "width", "in_channels", "out_channels", "kernel",
-                                                    "stride", "padding", "bottleneck", "expansion", "groups")}
+    settings = {key: getattr(args, key) for key in all_settings()}
     comparison = compare(args.comparison, **settings)
     if args.format == "json":
         print(json.dumps(comparison.to_dict(), indent=2))
@@ -136,14 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--format", choices=("table", "json", "csv", "markdown", "latex"), default="table")
     summary.set_defaults(run=_cmd_summary)
 
-    from explorer.costs import COMPARISONS
+    from explorer.costs import COMPARISONS, all_settings
 
     cost = commands.add_parser("cost", help="closed-form cost of the course's convolution tricks")
     cost.add_argument("comparison", choices=COMPARISONS)
-    for flag in ("height", "width", "in-channels", "out-channels", "kernel", "stride", "padding", "bottleneck",
-                 "expansion", "groups"):
-        cost.add_argument(f"--{flag}", type=bounded_int(0 if flag == "padding" else 1, MAX_COST_SIDE), default=None,
-                          metavar="N")
+    for key, option in all_settings().items():  # the Cost lab's own Option tables: same bounds as the page
+        cost.add_argument(f"--{key.replace('_', '-')}", type=bounded_int(int(option.low), int(option.high)),
+                          default=None, metavar="N", help=f"{option.help}, {int(option.low)} to {int(option.high)}")
     cost.add_argument("--format", choices=("table", "json"), default="table")
     cost.set_defaults(run=_cmd_cost)
     return parser

@@ -180,3 +180,31 @@ def test_cli_table_and_json(capsys):
 def test_cli_errors_exit_2(capsys):
     assert main(["cost", "separable", "--kernel", "9"]) == 2
     assert "does not fit" in capsys.readouterr().err
+
+
+def test_each_declared_option_table_is_its_builders_signature_and_every_size_shares_its_bounds():
+    """The page, compare() and the CLI read SPECS; the builders keep their defaults for direct calls."""
+    import inspect
+
+    from explorer.costs import MAX_SIZE, SPECS, all_settings
+
+    assert COMPARISONS == tuple(SPECS)
+    for spec in SPECS.values():
+        signature = inspect.signature(spec.builder).parameters
+        assert {k: p.default for k, p in signature.items()} == {k: o.default for k, o in spec.options.items()}
+        assert list(signature) == list(spec.options) and all(o.kind is int for o in spec.options.values())
+        assert {sweep.setting for sweep in spec.sweeps} <= set(spec.options)
+        for key, option in spec.options.items():
+            assert (option.low, option.high) == (all_settings()[key].low, all_settings()[key].high) == \
+                (0 if key == "padding" else 1, MAX_SIZE)
+
+
+def test_sweeps_leave_out_what_does_not_fit_and_the_separable_formula_is_the_counted_ratio():
+    from explorer.costs import sweeps
+
+    by_setting = {swept.setting: swept for swept in sweeps("separable", {"kernel": 5, "padding": None})}
+    assert by_setting["kernel"].values == [1, 3, 5] and by_setting["kernel"].theory is None  # 7 and 9 exceed 6x6
+    out = by_setting["out_channels"]
+    assert out.values == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+    assert [out.theory(n) for n in out.values] == pytest.approx([c.ratio for c in out.comparisons])
+    assert [swept.setting for swept in sweeps("inception", {"padding": None})] == ["bottleneck", "kernel"]

@@ -2,57 +2,44 @@
 
 from __future__ import annotations
 
-import inspect
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from explorer import budget, charts
 from explorer.costs import (
-    BUILDERS,
     Comparison,
     CostInputError,
     check_timing,
     compare,
+    comparison_spec,
     explain_gap,
     measure,
+    sweeps,
 )
 from explorer.errors import ExplorerError
 from explorer.ui import state
 from explorer.ui.messages import show_error
+from explorer.ui.network import option_widget
 from explorer.ui.widgets import labelled_metric, metric_row
 
-KERNELS = [1, 3, 5, 7, 9]
-# (setting, values) swept in the charts of each comparison
-SWEEPS = {
-    "inception": [("bottleneck", [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192]), ("kernel", KERNELS)],
-    "separable": [("out_channels", [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]), ("kernel", KERNELS)],
-    "pointwise": [("out_channels", [1, 2, 4, 8, 16, 32, 64, 128])],
-    "inverted-residual": [("expansion", [1, 2, 3, 4, 6, 8, 10, 12]), ("kernel", KERNELS)],
-    "residual": [("out_channels", [16, 32, 64, 128, 256]), ("kernel", KERNELS)],
-}
-MIN_VALUES = {"padding": 0}
 
-
-def _defaults(name: str) -> dict[str, int | None]:
-    return {key: parameter.default for key, parameter in inspect.signature(BUILDERS[name]).parameters.items()}
-
-
-def _inputs(name: str) -> dict[str, int | None]:
-    values = {}
-    defaults = _defaults(name)
+def _inputs(name: str) -> dict[str, Any]:
+    """Draw one input per setting of the comparison's Option table; return the values (None: left unset)."""
+    values: dict[str, Any] = {}
     columns = st.columns(4)
-    for index, (key, default) in enumerate(defaults.items()):
+    for index, (key, option) in enumerate(comparison_spec(name).options.items()):
         column = columns[index % 4]
-        if default is None:  # the inception comparison's padding: "same" (kernel // 2) unless set
-            if column.checkbox("'same' padding", **state.bind(f"cost.{name}.{key}.same", True)):
+        if option.default is None:  # left to the builder unless set (the inception's "same" padding)
+            if column.checkbox(option.none_means, **state.bind(f"cost.{name}.{key}.same", True)):
                 values[key] = None
                 continue
-            default = 0
-        low = MIN_VALUES.get(key, 1)
-        values[key] = int(column.number_input(key.replace("_", " "), min_value=low, max_value=4096, step=1,
-                                              **state.bind(f"cost.{name}.{key}", int(default),
-                                                           lambda v, low=low: low <= v <= 4096)))
+        default = option.low if option.default is None else option.default
+        binding = state.bind(f"cost.{name}.{key}", int(default),
+                             lambda v, option=option: option.low <= v <= option.high)
+        with column:
+            values[key] = option_widget(key, option, binding)
     return values
 
 
@@ -100,21 +87,13 @@ def comparison_panel(name: str, device: str) -> None:
     st.dataframe(_table(comparison), hide_index=True, width="stretch", column_config={
         column: st.column_config.NumberColumn(format="localized")
         for column in ("MACs", "FLOPs (2xMACs)", "params", "params with bias")})
-    columns = st.columns(1 + len(SWEEPS[name]))
+    charted = sweeps(name, values)
+    columns = st.columns(1 + len(charted))
     columns[0].plotly_chart(charts.cost_by_stage(comparison), key=f"cost:{name}:stages")
-    for column, (setting, sweep_values) in zip(columns[1:], SWEEPS[name]):
-        swept, kept = [], []
-        for value in sweep_values:
-            try:
-                swept.append(compare(name, **{**values, setting: value}))
-                kept.append(value)
-            except CostInputError:
-                continue
-        if kept:
-            theory = None
-            if name == "separable" and setting == "out_channels":
-                theory = lambda n: 1 / n + 1 / values["kernel"] ** 2  # noqa: E731
-            column.plotly_chart(charts.cost_sweep(kept, swept, setting, theory), key=f"cost:{name}:sweep:{setting}")
+    for column, swept in zip(columns[1:], charted):
+        if swept.values:
+            column.plotly_chart(charts.cost_sweep(swept.values, swept.comparisons, swept.setting, swept.theory),
+                                key=f"cost:{name}:sweep:{swept.setting}")
     _timing(name, comparison, device)
 
 
