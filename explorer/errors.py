@@ -1,6 +1,7 @@
 """Errors the core raises for user input, each worded as one sentence a learner understands.
 
-The UI catches :class:`ExplorerError` and shows ``st.error(str(e))``; the CLI prints it and exits 2.
+The UI catches :class:`ExplorerError` and shows it as plain text (explorer/ui/messages.py); the CLI prints it
+and exits 2.
 Anything else escaping the core is a bug.
 """
 
@@ -26,3 +27,15 @@ class InputShapeError(ExplorerError, ValueError):
 
 class InputTooSmallError(InputShapeError):
     """The input is so small that some layer would produce an empty output."""
+
+
+class WeightsError(ExplorerError):
+    """Weights could not be used; the message says why."""
+
+
+class WeightsUnavailableError(WeightsError):
+    """Pretrained weights are neither cached nor downloadable (for instance, no internet)."""
+
+
+class StateDictMismatchError(WeightsError):
+    """A state_dict does not fit the model: missing, unexpected or mis-shaped keys."""
