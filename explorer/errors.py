@@ -39,3 +39,7 @@ class WeightsUnavailableError(WeightsError):
 
 class StateDictMismatchError(WeightsError):
     """A state_dict does not fit the model: missing, unexpected or mis-shaped keys."""
+
+
+class AugmentError(ExplorerError):
+    """A pipeline that cannot be built: unknown operation, bad parameter, unreadable JSON."""
