@@ -27,11 +27,10 @@ import torchinfo  # noqa: E402
 
 from bench.timing import median_seconds  # noqa: E402
 from explorer.analysis import analyze  # noqa: E402
-from explorer.zoo import build, get_spec, list_architectures  # noqa: E402
+from explorer.zoo import build, classics, get_spec, list_architectures  # noqa: E402
 
 MODELS = ["resnet50", "vgg16", "efficientnet_b0", "googlenet", "mobilenet_v2", "convnext_tiny", "vit_b_16"]
-CLASSICS = ["lenet5", "alexnet_2012", "vgg16", "resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2",
-            "efficientnet_b0"]
+CLASSICS = [name for name in classics() if name != "lenet5_1998"]
 _classes = itertools.count(1000)
 
 

@@ -29,9 +29,13 @@ def list_architectures(kind: str | None = None) -> list[str]:
     ``kind`` restricts the list to "network" or "block" entries.
     """
     specs = [s for s in all_specs().values() if kind is None or s.kind == kind]
-    classics = sorted((s for s in specs if s.classic), key=lambda s: (s.year, s.name))
     rest = sorted((s for s in specs if not s.classic), key=lambda s: (s.kind != "network", s.family, s.name))
-    return [s.name for s in classics + rest]
+    return [name for name in classics() if kind is None or get_spec(name).kind == kind] + [s.name for s in rest]
+
+
+def classics() -> list[str]:
+    """Return the course's classics (specs marked ``classic``) in time order, as Home shows them."""
+    return [s.name for s in sorted((s for s in all_specs().values() if s.classic), key=lambda s: (s.year, s.name))]
 
 
 def build(name: str, **config: Any) -> nn.Module:
@@ -49,7 +53,7 @@ def build(name: str, **config: Any) -> nn.Module:
         model = spec.builder(**resolved)
     except InvalidOptionError:
         raise
-    except (ValueError, AssertionError, TypeError) as error:
+    except (ValueError, AssertionError) as error:  # a TypeError would be our bug: options are already checked
         settings = ", ".join(f"{k}={v}" for k, v in resolved.items())
         raise InvalidOptionError(f"{name} cannot be built with {settings}: {error}.") from error
     return model.eval()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from explorer.analysis import analyze
 from explorer.formats import human
-from explorer.zoo import get_spec
+from explorer.zoo import classics, get_spec
 
-CLASSICS = ["lenet5", "lenet5_1998", "alexnet_2012", "googlenet", "vgg16", "resnet50", "mobilenet_v1", "mobilenet_v2",
-            "efficientnet_b0"]
+CLASSICS = classics()  # which entries are classics is checked once, in tests/test_registry.py
 
 
 def test_home_shows_the_classics_in_time_order_with_links(open_page):
