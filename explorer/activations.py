@@ -230,9 +230,28 @@ def classify(loaded: Any, images: Sequence[Any],
     return results
 
 
+def agreement(predictions: Sequence[tuple[str, float]]) -> tuple[int, int]:
+    """Return (kept, total): how many of the samples keep the original's top-1 class.
+
+    ``predictions`` is classify()'s answer for the original followed by its samples.
+    """
+    original, samples = predictions[0][0], predictions[1:]
+    return sum(1 for name, _ in samples if name == original), len(samples)
+
+
+def first_conv_name(model: nn.Module) -> str | None:
+    """Return the path of the first 2-D convolution in module order (the order a forward pass reaches it in, for
+    every registered network), or None."""
+    return next((path for path, module in model.named_modules() if isinstance(module, nn.Conv2d)), None)
+
+
 def first_conv_weight(model: nn.Module) -> tuple[str, torch.Tensor] | None:
     """Return (path, weight) of the first 2-D convolution in module order, or None."""
-    for path, module in model.named_modules():
-        if isinstance(module, nn.Conv2d):
-            return path, module.weight.detach().cpu()
-    return None
+    path = first_conv_name(model)
+    return None if path is None else (path, model.get_submodule(path).weight.detach().cpu())
+
+
+def default_point(model: nn.Module, points: Sequence[CapturePoint]) -> str:
+    """Return the capture point a page starts on: the first 2-D convolution, else the first point."""
+    path = first_conv_name(model)
+    return path if path in {point.name for point in points} else points[0].name

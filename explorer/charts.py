@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.analysis import LayerRow, ModelReport, format_shape
+from explorer.augment import rgb_histograms
 from explorer.formats import human_bytes
 from explorer.montage import plotly_colorscale
 
@@ -198,4 +200,15 @@ def cost_sweep(values: list[int], comparisons: list, setting: str, ratio_theory=
     figure.update_yaxes(title_text="MACs", type="log", secondary_y=False)
     figure.update_layout(title=f"Cost as {setting.replace('_', ' ')} changes", xaxis_title=setting.replace("_", " "),
                          height=380, margin=dict(t=40, b=10, l=10, r=10), legend=dict(orientation="h"))
+    return figure
+
+
+def rgb_histograms_chart(original, sample, sample_label: str = "sample 1") -> go.Figure:
+    """Return the R, G and B histograms of two PIL images as lines: the original solid, the sample dotted."""
+    figure = go.Figure()
+    for label, image, dash in (("original", original, "solid"), (sample_label, sample, "dot")):
+        for colour, counts in rgb_histograms(image).items():
+            figure.add_trace(go.Scatter(x=np.arange(256), y=counts, name=f"{label} {colour}", mode="lines",
+                                        line=dict(color=colour, dash=dash)))
+    figure.update_layout(height=320, xaxis_title="value", yaxis_title="pixels", margin=dict(t=20, b=10, l=10, r=10))
     return figure

@@ -136,6 +136,26 @@ def default_sample(channels: int) -> str:
     return "digit 3" if channels == 1 else "cat"
 
 
+def fit_within(image: Image.Image, side: int) -> Image.Image:
+    """Return ``image``, or a copy shrunk to fit ``side`` x ``side`` (aspect kept); ``image`` is never changed."""
+    if max(image.size) <= side:
+        return image
+    smaller = image.copy()
+    smaller.thumbnail((side, side))
+    return smaller
+
+
+def photo_caveat(display_name: str, channels: int) -> str:
+    """Return why a network taking ``channels`` input channels says little about photos, or "".
+
+    The networks here that take one channel were trained on handwritten digits.
+    """
+    if channels != 1:
+        return ""
+    return (f"{display_name} knows only what it was trained on (handwritten digits, seen in grayscale): on a "
+            f"photo its guesses say little. Pick a network trained on photos above.")
+
+
 def sample_images() -> dict[str, Path]:
     """Return the bundled sample images (assets/images/), name -> path, sorted by name."""
     if not SAMPLES_DIR.is_dir():

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from explorer.activations import (
-    CaptureError, capture, capture_points, classify, first_conv_weight, top_k,
+    CaptureError, agreement, capture, capture_points, classify, default_point, first_conv_name, first_conv_weight,
+    top_k,
 )
 from explorer.montage import channel_statistics, colormap_lut, filter_tiles, montage, overlay
-from explorer.zoo import build
+from explorer.zoo import build, get_spec, list_architectures
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +237,29 @@ def test_a_montage_is_sent_as_a_compact_jpeg_of_the_same_picture():
     assert len(data) < len(full.getvalue()) / 2
     difference = np.abs(np.asarray(decoded, dtype=float) - np.asarray(image, dtype=float)).mean()
     assert difference < 4  # out of 255: the same picture to the eye
+
+
+@pytest.mark.parametrize("name", list_architectures())
+def test_the_first_convolution_in_module_order_is_the_first_a_forward_pass_reaches(name):
+    """Feature maps starts on it and shows its filters: one function finds it for both."""
+    from explorer.analysis import analyze
+
+    report = analyze(name, None)
+    with torch.device("meta"):
+        model = build(name, **get_spec(name).resolve_config())
+    reached = next((row.name for row in report.leaves() if row.type == "Conv2d"), None)
+    points = capture_points(model, report.calls())
+    assert first_conv_name(model) == reached
+    assert default_point(model, points) == (reached or points[0].name)
+
+
+def test_first_conv_weight_is_the_named_convolutions_weight():
+    model = build("lenet5")
+    path, weight = first_conv_weight(model)
+    assert path == first_conv_name(model) and torch.equal(weight, model.get_submodule(path).weight)
+    assert first_conv_name(torch.nn.Sequential(torch.nn.Linear(2, 2))) is None
+
+
+def test_agreement_counts_the_samples_that_keep_the_originals_class():
+    assert agreement([("cat", 0.9), ("cat", 0.5), ("dog", 0.6), ("cat", 0.4)]) == (2, 3)
+    assert agreement([("cat", 0.9)]) == (0, 0)

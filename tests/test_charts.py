@@ -30,3 +30,15 @@ def test_channel_axes_tick_whole_numbers_and_long_layer_lists_keep_their_names()
 def test_heatmap_follows_the_chosen_colormap():
     assert charts.channel_heatmap(torch.rand(4, 4), "c", "magma").data[0].colorscale[0][1] != \
         charts.channel_heatmap(torch.rand(4, 4), "c", "viridis").data[0].colorscale[0][1]
+
+
+def test_rgb_histograms_draw_the_original_solid_and_the_sample_dotted():
+    from PIL import Image
+
+    red, blue = Image.new("RGB", (4, 4), (255, 0, 0)), Image.new("RGB", (2, 2), (0, 0, 255))
+    figure = charts.rgb_histograms_chart(red, blue)
+    traces = {trace.name: trace for trace in figure.data}
+    assert list(traces) == ["original red", "original green", "original blue",
+                            "sample 1 red", "sample 1 green", "sample 1 blue"]
+    assert traces["original red"].y[255] == 16 and traces["sample 1 blue"].y[255] == 4
+    assert {trace.line.dash for trace in figure.data} == {"solid", "dot"}

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.images import MAX_PIXELS, NOTE_KEY, ImageLoadError, load_image, sample_images
+from explorer.images import (
+    MAX_PIXELS, NOTE_KEY, ImageLoadError, fit_within, load_image, photo_caveat, sample_images,
+)
 
 
 def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -146,3 +148,15 @@ def test_bundled_samples_load_and_are_attributed():
     for name, path in samples.items():
         assert load_image(path.read_bytes()).mode == "RGB"
         assert path.name in attribution
+
+
+def test_fit_within_shrinks_a_copy_and_keeps_a_small_image_itself():
+    large = Image.new("RGB", (1000, 500))
+    smaller = fit_within(large, 512)
+    assert smaller.size == (512, 256) and large.size == (1000, 500)
+    assert fit_within(smaller, 512) is smaller
+
+
+def test_only_a_one_channel_network_gets_the_photo_caveat():
+    assert photo_caveat("LeNet-5", 1).startswith("LeNet-5 knows only what it was trained on (handwritten digits")
+    assert photo_caveat("ResNet-18", 3) == ""
