@@ -11,7 +11,7 @@ import streamlit as st
 from PIL import Image
 
 from explorer.analysis import ModelReport, format_shape
-from explorer.devices import available_devices
+from explorer.devices import DeviceUnavailableError, available_devices, resolve_device
 from explorer.errors import ExplorerError
 from explorer.formats import human, human_bytes
 from explorer.images import MAX_BYTES, NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
@@ -43,8 +43,18 @@ def device_picker() -> str:
 
 
 def selected_device() -> str:
-    """Return the device id chosen in the sidebar (cpu before the picker has run)."""
-    return st.session_state.get("device", "cpu")
+    """Return the device id chosen in the sidebar (cpu before the picker has run).
+
+    The id is checked against this machine's devices before any tensor goes there: one it lacks (state
+    written by something other than the picker) gives cpu, with a note on the page.
+    """
+    device = st.session_state.get("device", "cpu")
+    try:
+        resolve_device(device)
+    except DeviceUnavailableError as error:
+        show_warning(f"{error} Using the CPU.")
+        return "cpu"
+    return device
 
 
 METRIC_WIDTH = 220  # metrics sit side by side while they fit and wrap onto new rows when they do not
