@@ -11,10 +11,10 @@ from explorer.zoo.families import family
 
 st.title("Architecture")
 choice = ui.architecture_picker()
-spec, items = choice.spec, ui.config_items(choice.config)
+spec = choice.spec
 try:
     with st.spinner(f"Analysing {spec.display_name} on the meta device..."):
-        report = ui.cached_analysis(choice.name, items, choice.input_shape)
+        report = ui.cached_analysis(choice)
 except ExplorerError as error:
     show_error(str(error))
     st.stop()
@@ -74,7 +74,7 @@ with diagram_tab:
     expand = right.multiselect("Expand blocks (shows their skips and branches)", candidates, **state.bind(
         f"architecture.expand.{choice.name}.{diagram_depth}", candidates[:1],
         lambda chosen: set(chosen) <= set(candidates)))
-    dot, boxes = ui.cached_dot(choice.name, items, choice.input_shape, int(diagram_depth), collapse, tuple(expand))
+    dot, boxes = ui.cached_dot(choice, int(diagram_depth), collapse, expand)
     if boxes > 400:
         st.warning(f"This view has {boxes} boxes; group at a smaller depth to read it.")
     st.graphviz_chart(dot)
@@ -89,7 +89,7 @@ with explain_tab:
     st.markdown(f"Paper: [{spec.paper_title}]({spec.paper_url}) ({spec.year}).")
 
 with source_tab:
-    sources = ui.cached_sources(choice.name, items)
+    sources = ui.cached_sources(choice)
     st.caption("The PyTorch classes this network is built from (torch.nn's own layers left out).")
     for index, (qualname, code) in enumerate(sources):
         with st.expander(qualname, expanded=index == 0):

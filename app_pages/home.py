@@ -14,7 +14,7 @@ classics = [get_spec(name) for name in list_architectures() if get_spec(name).cl
 CARD_WIDTH = 225  # cards sit side by side while they fit and wrap onto new rows when they do not
 with st.spinner("Counting parameters and MACs on the meta device..."), st.container(horizontal=True, wrap=True):
     for spec in classics:
-        report = ui.cached_analysis(spec.name, ui.config_items(spec.resolve_config()), None)
+        report = ui.cached_analysis(ui.ArchitectureChoice.with_defaults(spec))
         with st.container(border=True, width=CARD_WIDTH):
             st.markdown(f"**{spec.year} · {spec.display_name}**")
             st.caption(spec.purpose)

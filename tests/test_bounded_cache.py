@@ -13,15 +13,19 @@ from explorer.weights import RANDOM
 def test_a_sequence_of_large_models_never_holds_more_than_the_bound(monkeypatch):
     """Issue 11: max_entries=8 let eight multi-GB models in; now the weight bytes are bounded."""
     from explorer.ui.cache import MODELS, cached_model
+    from explorer.ui.network import ArchitectureChoice
+    from explorer.ui.widgets import WeightsChoice
+    from explorer.zoo import get_spec
 
     monkeypatch.setenv(budget.MODEL_CACHE_ENV, "200")
     MODELS.clear()
     sizes = {}
     for name in ("resnet50", "resnet34", "resnet18", "resnet50", "mobilenet_v2", "resnet18"):
-        loaded = cached_model(name, (), RANDOM, "cpu", "")
+        choice = ArchitectureChoice.with_defaults(get_spec(name))
+        loaded = cached_model(choice, WeightsChoice(RANDOM), "cpu")
         sizes[name] = loaded.cost.parameter_bytes
         assert MODELS.total_bytes() <= 200 * 2**20
-        assert loaded.model is cached_model(name, (), RANDOM, "cpu", "").model or sizes[name] > 200 * 2**20
+        assert loaded.model is cached_model(choice, WeightsChoice(RANDOM), "cpu").model or sizes[name] > 200 * 2**20
     kept = [key[0] for key in MODELS.keys()]
     # resnet50 (98 MB) came back after resnet34 and resnet18: the least recently used went first
     assert kept[-1] == "resnet18" and "resnet34" not in kept

@@ -6,7 +6,7 @@ from explorer.ui.cache import (
     cached_dot,
     cached_model,
     cached_sources,
-    config_items,
+    classified_once,
 )
 from explorer.ui.tables import layer_table
 from explorer.ui.network import (
@@ -26,7 +26,7 @@ from explorer.ui.widgets import (
 )
 
 __all__ = [
-    "ArchitectureChoice", "ChosenImage", "apply_link", "architecture_label", "architecture_picker", "cached_analysis", "cached_capture", "cached_dot",
-    "cached_model", "cached_sources", "config_items", "current_network", "device_picker", "image_input", "layer_table",
-    "selected_device", "show_totals", "weights_picker",
+    "ArchitectureChoice", "ChosenImage", "apply_link", "architecture_label", "architecture_picker", "cached_analysis",
+    "cached_capture", "cached_dot", "cached_model", "cached_sources", "classified_once", "current_network",
+    "device_picker", "image_input", "layer_table", "selected_device", "show_totals", "weights_picker",
 ]

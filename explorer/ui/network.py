@@ -43,6 +43,11 @@ class ArchitectureChoice:
         """Return the registry name."""
         return self.spec.name
 
+    @classmethod
+    def with_defaults(cls, spec: ArchitectureSpec) -> ArchitectureChoice:
+        """Return ``spec`` with its default options and input."""
+        return cls(spec, spec.resolve_config(), None)
+
 
 def fresh_network(name: str) -> dict[str, Any]:
     """Return the model of ``name`` with its default options and input."""
