@@ -31,7 +31,7 @@ from torch.utils._pytree import tree_flatten
 
 from explorer.bounded_cache import BoundedCache
 from explorer.errors import ExplorerError
-from explorer.formats import human_bytes
+from explorer.units import human_bytes
 
 MEMORY_ENV = "CONVNET_EXPLORER_MEMORY_MB"
 MODEL_CACHE_ENV = "CONVNET_EXPLORER_MODEL_CACHE_MB"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from explorer.analysis import DataflowNode, LayerRow, ModelReport, RowRole, format_shape
-from explorer.formats import human
+from explorer.analysis import DataflowNode, LayerRow, ModelReport, RowRole
+from explorer.units import format_shape, human
 
 MAX_DEFAULT_NODES = 40
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from explorer.analysis import ROLE_EXPLANATIONS, ModelReport, RowRole, format_shape
-from explorer.analysis.report import format_pair
+from explorer.analysis import ROLE_EXPLANATIONS, ModelReport, RowRole
+from explorer.units import format_pair, format_shape, human, human_bytes  # noqa: F401 - re-exported for pages
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 
@@ -104,22 +104,6 @@ def _cell(value) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
-
-
-def human(number: float, unit: str = "") -> str:
-    """Return ``number`` with a k/M/G/T suffix, e.g. ``4.09 G``."""
-    for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(number) >= threshold:
-            return f"{number / threshold:.2f} {suffix}{unit}"
-    return f"{number:g} {unit}".rstrip()
-
-
-def human_bytes(count: int) -> str:
-    """Return a byte count in KiB/MiB/GiB."""
-    for threshold, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if count >= threshold:
-            return f"{count / threshold:.2f} {suffix}"
-    return f"{count} B"
 
 
 def totals(report: ModelReport) -> dict[str, str]:

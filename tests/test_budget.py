@@ -15,7 +15,7 @@ from torch import nn
 from explorer import budget
 from explorer.analysis import analyze
 from explorer.budget import BudgetError, ForwardCost, live_peak_bytes, network_cost, require, running
-from explorer.formats import human_bytes
+from explorer.units import human_bytes
 from explorer.weights import RANDOM, load_model
 from helpers import ROOT
 

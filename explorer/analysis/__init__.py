@@ -36,9 +36,9 @@ from explorer.analysis.report import (
     ModelReport,
     RowRole,
     Shape,
-    format_shape,
 )
 from explorer.errors import ExplorerError, InputShapeError, InvalidOptionError
+from explorer.units import format_shape
 from explorer.zoo import build, get_spec
 
 __all__ = [

@@ -11,7 +11,8 @@ from typing import Any
 from torch import nn
 
 from explorer.analysis.dataflow import Frame
-from explorer.analysis.report import Shape, format_pair, format_shape
+from explorer.analysis.report import Shape
+from explorer.units import format_pair, format_shape
 from explorer.errors import ExplorerError, InputShapeError, InputTooSmallError
 
 MAX_INPUT_SIDE = 8192

@@ -175,22 +175,3 @@ class ModelReport:
     def to_json(self, indent: int | None = 2) -> str:
         """Return :meth:`to_dict` as a JSON string."""
         return json.dumps(self.to_dict(), indent=indent)
-
-
-def format_shape(shape: Shape | None, drop_batch: bool = True) -> str:
-    """Return a shape as ``CxHxW`` (the batch dimension dropped), or "" for None."""
-    if shape is None:
-        return ""
-    dims = shape[1:] if drop_batch and len(shape) > 1 else shape
-    return "x".join(str(d) for d in dims)
-
-
-def format_pair(value: Any) -> str:
-    """Return a kernel, stride, padding or field as "3" when its values agree, else "3x5"; "" for None."""
-    if value is None:
-        return ""
-    if isinstance(value, (tuple, list)):
-        if len(set(value)) == 1:
-            return str(value[0])
-        return "x".join(str(v) for v in value)
-    return str(value)

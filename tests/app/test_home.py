@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from explorer.analysis import analyze
-from explorer.formats import human
+from explorer.units import human
 from explorer.zoo import classics, get_spec
 
 CLASSICS = classics()  # which entries are classics is checked once, in tests/test_registry.py

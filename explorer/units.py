@@ -1,0 +1,43 @@
+"""Units and formatting shared by every output: shapes as CxHxW, counts with k/M/G/T, bytes in KiB/MiB/GiB.
+
+A leaf module (it imports nothing from explorer), so the core, the CLI and the pages format alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+def format_shape(shape: Sequence[int] | None, drop_batch: bool = True) -> str:
+    """Return a shape as ``CxHxW`` (the batch dimension dropped), or "" for None."""
+    if shape is None:
+        return ""
+    dims = shape[1:] if drop_batch and len(shape) > 1 else shape
+    return "x".join(str(d) for d in dims)
+
+
+def format_pair(value: Any) -> str:
+    """Return a kernel, stride, padding or field as "3" when its values agree, else "3x5"; "" for None."""
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        if len(set(value)) == 1:
+            return str(value[0])
+        return "x".join(str(v) for v in value)
+    return str(value)
+
+
+def human(number: float, unit: str = "") -> str:
+    """Return ``number`` with a k/M/G/T suffix, e.g. ``4.09 G``."""
+    for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(number) >= threshold:
+            return f"{number / threshold:.2f} {suffix}{unit}"
+    return f"{number:g} {unit}".rstrip()
+
+
+def human_bytes(count: int) -> str:
+    """Return a byte count in KiB/MiB/GiB."""
+    for threshold, suffix in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if count >= threshold:
+            return f"{count / threshold:.2f} {suffix}"
+    return f"{count} B"
