@@ -6,9 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.analysis import LayerRow, ModelReport, format_shape
+from explorer.analysis import LayerRow, ModelReport
 from explorer.augment import rgb_histograms
-from explorer.formats import human_bytes
+from explorer.units import format_shape, human_bytes
 from explorer.montage import plotly_colorscale
 
 _PARAMS_COLOUR = "#4C78A8"
