@@ -43,3 +43,7 @@ class StateDictMismatchError(WeightsError):
 
 class AugmentError(ExplorerError):
     """A pipeline that cannot be built: unknown operation, bad parameter, unreadable JSON."""
+
+
+class CostInputError(ExplorerError):
+    """Sizes that give no valid convolution (zero, negative, empty output, indivisible groups)."""

@@ -132,7 +132,7 @@ def test_timing_beyond_the_budget_is_refused_before_it_starts(name, sizes, batch
 
 
 def test_the_predicted_time_counts_every_block_and_the_measured_passes_can_still_stop_a_run(monkeypatch):
-    from explorer.costs import _check_time
+    from explorer.costs.timing import _check_time
 
     comparison = separable()
     monkeypatch.setenv(budget.TIME_ENV, "1")
