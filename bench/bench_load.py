@@ -360,17 +360,23 @@ async def _settle(page, session: Session, point: tuple[str, str | None], started
     return None
 
 
-async def first_load(page, session: Session, url: str, timeout: float) -> None:
+async def timed(page, session: Session, phase: str, target, action, timeout: float) -> None:
+    """Run ``action`` (a coroutine function), then record how long ``session`` took to settle on ``target``."""
     started = time.monotonic()
     try:
-        # poll from the first response on, so the time the page's scripts take to load is visible too
-        await page.goto(f"{url}/feature_maps?arch={session.arch}", timeout=timeout * 1000, wait_until="commit")
-        seconds = await settle(page, session, session.first, started, timeout, "first load")
+        await action()
+        seconds = await settle(page, session, target, started, timeout, phase)
     except Exception as error:
-        session.errors.append(f"first load: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+        session.errors.append(f"{phase}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
         return
     if seconds is not None:
-        session.times["first load"] = seconds
+        session.times[phase] = seconds
+
+
+async def first_load(page, session: Session, url: str, timeout: float) -> None:
+    # poll from the first response on, so the time the page's scripts take to load is visible too
+    await timed(page, session, "first load", session.first, lambda: page.goto(
+        f"{url}/feature_maps?arch={session.arch}", timeout=timeout * 1000, wait_until="commit"), timeout)
 
 
 async def open_point_list(page, session: Session) -> bool:
@@ -393,15 +399,7 @@ async def open_point_list(page, session: Session) -> bool:
 
 
 async def change_point(page, session: Session, timeout: float) -> None:
-    started = time.monotonic()
-    try:
-        await page.keyboard.press("Enter")
-        seconds = await settle(page, session, session.change, started, timeout, "change point")
-    except Exception as error:
-        session.errors.append(f"change point: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
-        return
-    if seconds is not None:
-        session.times["change point"] = seconds
+    await timed(page, session, "change point", session.change, lambda: page.keyboard.press("Enter"), timeout)
 
 
 async def warm_up(browser, url: str, timeout: float) -> None:
