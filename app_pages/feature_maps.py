@@ -5,11 +5,11 @@ import streamlit as st
 from explorer import budget, charts, ui
 from explorer.activations import capture_points, class_scores, default_point, top_k
 from explorer.errors import ExplorerError
-from explorer.formats import human_bytes
 from explorer.images import default_sample
 from explorer.ui import state
 from explorer.ui.maps import activation_views, first_layer_filters
 from explorer.ui.messages import MAX_WORD, cut, literal, show_error, show_success
+from explorer.units import format_shape, human_bytes
 from explorer.weights import RANDOM
 
 st.title("Feature maps")
@@ -65,7 +65,7 @@ except ExplorerError as error:
 activation = result.activations[point][0]
 how = "stopped once the layer was reached" if result.stopped_early else "ran to the end"
 st.caption(f"Forward pass on {device}: {result.seconds * 1000:.1f} ms ({how}). "
-           f"Output of {labels[point]}: {'x'.join(map(str, activation.shape))}. "
+           f"Output of {labels[point]}: {format_shape(activation.shape, drop_batch=False)}. "
            f"Memory: {human_bytes(loaded.cost.parameter_bytes)} of weights and about "
            f"{human_bytes(loaded.cost.activation_bytes(1))} for the pass, within this server's budget of "
            f"{human_bytes(budget.limits().memory_bytes)}.")

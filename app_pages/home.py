@@ -3,7 +3,7 @@
 import streamlit as st
 
 from explorer import ui
-from explorer.formats import human
+from explorer.units import format_shape, human
 from explorer.zoo import get_spec, list_architectures, search
 
 st.title("ConvNet Explorer")
@@ -18,7 +18,7 @@ with st.spinner("Counting parameters and MACs on the meta device..."), st.contai
         with st.container(border=True, width=CARD_WIDTH):
             st.markdown(f"**{spec.year} · {spec.display_name}**")
             st.caption(spec.purpose)
-            st.markdown(f"Input {'x'.join(map(str, spec.input_shape))} · {human(report.total_params)} params · "
+            st.markdown(f"Input {format_shape(spec.input_shape, drop_batch=False)} · {human(report.total_params)} params · "
                         f"{human(report.total_macs)} MACs")
             st.markdown(f"*{spec.key_idea}*")
             st.page_link("app_pages/architecture.py", label="Open", icon=":material/arrow_forward:",

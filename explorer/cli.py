@@ -11,6 +11,7 @@ import sys
 from typing import Any, Sequence
 
 from explorer.errors import ExplorerError, InputShapeError, InvalidOptionError
+from explorer.units import format_shape
 
 EXIT_USAGE = 2
 
@@ -88,7 +89,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     fam_width = max(len(s.family) for s in specs)
     print(f"{'name'.ljust(width)}  {'family'.ljust(fam_width)}  year  kind     input")
     for s in specs:
-        shape = "x".join(map(str, s.input_shape))
+        shape = format_shape(s.input_shape, drop_batch=False)
         print(f"{s.name.ljust(width)}  {s.family.ljust(fam_width)}  {s.year}  {s.kind.ljust(7)}  {shape}")
     return 0
 

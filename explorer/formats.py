@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from explorer.analysis import ROLE_EXPLANATIONS, ModelReport, RowRole
-from explorer.units import format_pair, format_shape, human, human_bytes  # noqa: F401 - re-exported for pages
+from explorer.units import format_pair, format_shape, human, human_bytes
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 
@@ -134,12 +134,9 @@ def to_table(report: ModelReport, depth: int | None = None) -> str:
             label = f"{indent}<own parameters: {row.note}>"
         elif row.role in (RowRole.USED_BY_PARENT, RowRole.NOT_RUN):
             label += f" [{row.role}]"
-        rf = ""
-        if row.receptive_field:
-            rf = str(row.receptive_field[0]) if row.receptive_field[0] == row.receptive_field[1] \
-                else "x".join(map(str, row.receptive_field))
         body.append([label, format_shape(row.output_shape), f"{row.params:,}" if row.params else "--",
-                     f"{row.macs:,}" if row.macs else "--", f"{row.flops:,}" if row.flops else "--", rf])
+                     f"{row.macs:,}" if row.macs else "--", f"{row.flops:,}" if row.flops else "--",
+                     format_pair(row.receptive_field)])
     widths = [max(len(headers[i]), *(len(r[i]) for r in body)) for i in range(len(headers))]
     rule = "=" * (sum(widths) + 2 * (len(widths) - 1))
 
@@ -172,15 +169,15 @@ def render(report: ModelReport, fmt: str, depth: int | None = None) -> str:
 
 def cost_table(comparison) -> str:
     """Return a comparison (explorer.costs.Comparison) as a text table: variants, their stages, the ratio."""
-    lines = [comparison.title, f"input {'x'.join(map(str, comparison.input_shape))} (CxHxW)", ""]
+    lines = [comparison.title, f"input {format_shape(comparison.input_shape, drop_batch=False)} (CxHxW)", ""]
     header = f"{'variant / stage':34}{'MACs':>16}{'FLOPs (2xMACs)':>18}{'params':>12}{'params+bias':>13}  output"
     lines += [header, "-" * len(header)]
     for name, variant in comparison.variants.items():
         lines.append(f"{name:34}{variant.macs:>16,}{variant.flops:>18,}{variant.params:>12,}"
-                     f"{variant.params_with_bias:>13,}  {'x'.join(map(str, variant.output_shape))}")
+                     f"{variant.params_with_bias:>13,}  {format_shape(variant.output_shape, drop_batch=False)}")
         for stage in variant.all_stages:
             lines.append(f"  {stage.name:32}{stage.macs:>16,}{2 * stage.macs:>18,}{stage.params:>12,}"
-                         f"{stage.params_with_bias:>13,}  {'x'.join(map(str, stage.output_shape))}")
+                         f"{stage.params_with_bias:>13,}  {format_shape(stage.output_shape, drop_batch=False)}")
         if variant.note:
             lines.append(f"  ({variant.note})")
     lines += ["", f"ratio {comparison.candidate} / {comparison.baseline} (MACs): {comparison.ratio:.4f}"]

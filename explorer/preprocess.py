@@ -14,6 +14,8 @@ from PIL import Image, ImageOps
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
+from explorer.units import format_shape
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -46,7 +48,7 @@ class Preprocessing:
             steps.append("convert to grayscale")
         if self.resize:
             steps.append(f"resize the shorter side to {self.resize} pixels ({self.interpolation.value})")
-        steps.append(f"centre-crop {self.crop[0]}x{self.crop[1]}")
+        steps.append(f"centre-crop {format_shape(self.crop, drop_batch=False)}")
         mean = ", ".join(f"{m:.3f}" for m in self.mean)
         std = ", ".join(f"{s:.3f}" for s in self.std)
         steps.append(f"scale to [0, 1] and normalise per channel with mean ({mean}) and std ({std})")

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from explorer.errors import StateDictMismatchError, WeightsError
+from explorer.units import format_shape
 
 MAX_STATE_DICT_BYTES = 2**30  # vgg16's state_dict is 528 MB
 MAX_STATE_DICT_LABEL = "1 GB"
@@ -180,8 +181,8 @@ def apply_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> N
     expected = model.state_dict()
     missing = [key for key in expected if key not in state_dict]
     unexpected = [key for key in state_dict if key not in expected]
-    misshaped = [f"{key} ({'x'.join(map(str, state_dict[key].shape))} instead of "
-                 f"{'x'.join(map(str, expected[key].shape))})"
+    misshaped = [f"{key} ({format_shape(state_dict[key].shape, drop_batch=False)} instead of "
+                 f"{format_shape(expected[key].shape, drop_batch=False)})"
                  for key in expected if key in state_dict and state_dict[key].shape != expected[key].shape]
     if missing or unexpected or misshaped:
         parts = []

@@ -38,12 +38,11 @@ from explorer.analysis.report import (
     Shape,
 )
 from explorer.errors import ExplorerError, InputShapeError, InvalidOptionError
-from explorer.units import format_shape
 from explorer.zoo import build, get_spec
 
 __all__ = [
     "analyze", "ModelReport", "LayerRow", "RowRole", "ROLE_EXPLANATIONS", "DataflowNode", "Shape",
-    "format_shape", "MAX_INPUT_SIDE", "MAX_INPUT_CHANNELS",
+    "MAX_INPUT_SIDE", "MAX_INPUT_CHANNELS",
 ]
 
 

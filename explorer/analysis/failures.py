@@ -12,7 +12,7 @@ from torch import nn
 
 from explorer.analysis.dataflow import Frame
 from explorer.analysis.report import Shape
-from explorer.units import format_pair, format_shape
+from explorer.units import format_shape
 from explorer.errors import ExplorerError, InputShapeError, InputTooSmallError
 
 MAX_INPUT_SIDE = 8192
@@ -33,10 +33,11 @@ def check_input_shape(input_shape: Any) -> tuple[int, int, int]:
         raise InputShapeError(f"The input shape must have three numbers C,H,W, not {len(dims)}: {input_shape!r}.")
     channels, height, width = dims
     if min(dims) < 1:
-        raise InputShapeError(f"Every input dimension must be at least 1, but the shape is {channels}x{height}x{width}.")
+        raise InputShapeError(
+            f"Every input dimension must be at least 1, but the shape is {format_shape(dims, drop_batch=False)}.")
     if channels > MAX_INPUT_CHANNELS or max(height, width) > MAX_INPUT_SIDE:
         raise InputShapeError(
-            f"An input of {channels}x{height}x{width} is too large to analyse: keep channels at most "
+            f"An input of {format_shape(dims, drop_batch=False)} is too large to analyse: keep channels at most "
             f"{MAX_INPUT_CHANNELS} and height and width at most {MAX_INPUT_SIDE}.")
     return channels, height, width
 
@@ -49,22 +50,22 @@ def explain_failure(error: Exception, frame: Frame | None, input_shape: Shape, d
     Returns an InputTooSmallError when some layer's output would be empty, else an InputShapeError.
     """
     message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    expected = f" This network's default input is {'x'.join(map(str, default))}." if default else ""
+    expected = f" This network's default input is {format_shape(default, drop_batch=False)}." if default else ""
     if frame is None:
         return InputShapeError(f"The network cannot take an input of shape "
                                f"{format_shape(input_shape)}: {message}.{expected}")
     row, module = frame.row, frame.module
     layer = f"{row.name or 'the model'} ({row.type})"
     got = row.input_shape
-    spatial = f"{got[-2]}x{got[-1]}" if got and len(got) >= 4 else format_shape(got)
+    spatial = format_shape(got[-2:], drop_batch=False) if got and len(got) >= 4 else format_shape(got)
     lowered = message.lower()
     too_small = any(text in lowered for text in (
         "output size is too small", "kernel size can't be greater", "non-positive", "too small",
         "greater than input", "less than or equal to the input"))
     if too_small:
         kernel = getattr(module, "kernel_size", None)
-        kernel_text = f" but its kernel is {format_pair(kernel)}x{format_pair(kernel)}" if isinstance(kernel, int) \
-            else (f" but its kernel is {'x'.join(map(str, kernel))}" if kernel else "")
+        kernel = (kernel, kernel) if isinstance(kernel, int) else kernel
+        kernel_text = f" but its kernel is {format_shape(kernel, drop_batch=False)}" if kernel else ""
         return InputTooSmallError(
             f"{layer} would produce an empty output: its input is {spatial}{kernel_text}. "
             f"Use a larger input.{expected}")

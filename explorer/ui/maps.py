@@ -12,6 +12,7 @@ from explorer import charts, paging
 from explorer.activations import first_conv_weight
 from explorer.montage import COLORMAPS, as_jpeg, channel_statistics, filter_tiles, montage, overlay
 from explorer.ui import state
+from explorer.units import format_shape
 
 
 def activation_views(activation: torch.Tensor, view: Image.Image, network: str, point: str) -> None:
@@ -49,5 +50,5 @@ def first_layer_filters(model: nn.Module) -> None:
     """Show the filters of the model's first 2-D convolution in a collapsed section (nothing if it has none)."""
     conv = first_conv_weight(model)
     if conv is not None:
-        with st.expander(f"First-layer filters ({conv[0]}: {'x'.join(map(str, conv[1].shape))})", expanded=False):
+        with st.expander(f"First-layer filters ({conv[0]}: {format_shape(conv[1].shape, drop_batch=False)})", expanded=False):
             st.image(filter_tiles(conv[1]), caption="Each tile is one filter; colour when the input has 3 channels")

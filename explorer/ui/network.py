@@ -15,11 +15,11 @@ from typing import Any
 
 import streamlit as st
 
-from explorer.analysis import format_shape
 from explorer.errors import ExplorerError, InvalidOptionError
 from explorer.ui import state
 from explorer.ui.messages import MAX_VALUE, cut, show_error
 from explorer.options import Option
+from explorer.units import format_shape
 from explorer.zoo import ArchitectureSpec, get_spec, list_architectures
 
 DEFAULT_ARCHITECTURE = "lenet5"
@@ -122,7 +122,7 @@ def url_of(network: dict[str, Any]) -> dict[str, str]:
     spec = get_spec(network["arch"])
     wanted = {"arch": spec.name, **{k: str(v) for k, v in network["config"].items() if v != spec.options[k].default}}
     if network["input"] is not None:
-        wanted["input"] = f"{network['input'][0]}x{network['input'][1]}"
+        wanted["input"] = format_shape(network["input"], drop_batch=False)
     return wanted
 
 
@@ -226,7 +226,7 @@ def architecture_picker(custom_input: bool = True) -> ArchitectureChoice:
                                                        int(network["input"][1]), lambda v: _set_size(1, v)))
             input_shape = (default_shape[0], int(height), int(width))
     elif network["input"] is not None:
-        st.caption(f"The input size {network['input'][0]}x{network['input'][1]} chosen on the Architecture page is "
+        st.caption(f"The input size {format_shape(network['input'], drop_batch=False)} chosen on the Architecture page is "
                    f"not used here: this page feeds the network the size its preprocessing makes (listed below). "
                    f"It stays chosen for the Architecture page.")
 

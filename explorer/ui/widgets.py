@@ -10,10 +10,9 @@ from typing import Any
 import streamlit as st
 from PIL import Image
 
-from explorer.analysis import ModelReport, format_shape
+from explorer.analysis import ModelReport
 from explorer.devices import DeviceUnavailableError, available_devices, resolve_device
 from explorer.errors import ExplorerError
-from explorer.formats import human, human_bytes
 from explorer.images import MAX_BYTES, NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
 from explorer.weights import (
     BUNDLED,
@@ -29,6 +28,7 @@ from explorer.weights import (
 )
 from explorer.ui import state
 from explorer.ui.messages import MAX_WORD, cut, literal, show_error, show_warning
+from explorer.units import format_shape, human, human_bytes
 
 
 def device_picker() -> str:
