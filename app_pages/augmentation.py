@@ -10,7 +10,7 @@ from explorer.images import fit_within, photo_caveat
 from explorer.ui import state
 from explorer.ui.messages import show_error
 from explorer.ui.pipeline_editor import pipeline_editor
-from explorer.weights import RANDOM
+from explorer.weights import WeightSource
 
 MAX_SIDE = 512
 
@@ -51,7 +51,7 @@ with st.expander("Does the network still agree?", expanded=False):
         except ExplorerError as error:
             show_error(str(error))
     if predictions:
-        if weights.source == RANDOM:
+        if weights.source == WeightSource.RANDOM:
             st.warning("Random weights: the classes are arbitrary, so whether they agree means nothing.")
         if caveat := photo_caveat(choice.spec.display_name, choice.spec.input_shape[0]):
             st.info(caveat)

@@ -10,7 +10,7 @@ from explorer.ui import state
 from explorer.ui.maps import activation_views, first_layer_filters
 from explorer.ui.messages import MAX_WORD, cut, literal, show_error, show_success
 from explorer.units import format_shape, human_bytes
-from explorer.weights import RANDOM
+from explorer.weights import WeightSource
 
 st.title("Feature maps")
 st.caption("Run a real forward pass on your image and look at what any layer computes.")
@@ -32,7 +32,7 @@ except ExplorerError as error:
     show_error(str(error))
     st.stop()
 
-if weights.source == RANDOM:
+if weights.source == WeightSource.RANDOM:
     st.warning("Random weights: the maps show how the network transforms the image, not features it has "
                "learned, and any prediction means nothing.", icon=":material/casino:")
 else:

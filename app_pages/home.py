@@ -18,8 +18,8 @@ with st.spinner("Counting parameters and MACs on the meta device..."), st.contai
         with st.container(border=True, width=CARD_WIDTH):
             st.markdown(f"**{spec.year} · {spec.display_name}**")
             st.caption(spec.purpose)
-            st.markdown(f"Input {format_shape(spec.input_shape, drop_batch=False)} · {human(report.total_params)} params · "
-                        f"{human(report.total_macs)} MACs")
+            st.markdown(f"Input {format_shape(spec.input_shape, drop_batch=False)} · "
+                        f"{human(report.total_params)} params · {human(report.total_macs)} MACs")
             st.markdown(f"*{spec.key_idea}*")
             st.page_link("app_pages/architecture.py", label="Open", icon=":material/arrow_forward:",
                          query_params={"arch": spec.name}, help=f"{spec.display_name} on the Architecture page")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +30,34 @@ from explorer.state_dicts import (
 from explorer.zoo import build, get_spec
 
 __all__ = [
-    "ASSETS", "BUNDLED", "MAX_STATE_DICT_BYTES", "MAX_STATE_DICT_LABEL", "PICKLED_OBJECTS", "PRETRAINED", "RANDOM",
-    "SOURCE_LABELS", "UPLOADED", "LoadedModel", "StateDictMismatchError", "WeightsError", "WeightsUnavailableError",
-    "apply_state_dict", "available_sources", "bundled_metadata", "checkpoint_path", "ensure_pretrained_cached",
-    "load_model", "pretrained_weights", "read_state_dict",
+    "ASSETS", "MAX_STATE_DICT_BYTES", "MAX_STATE_DICT_LABEL", "PICKLED_OBJECTS", "LoadedModel",
+    "StateDictMismatchError", "WeightSource", "WeightsError", "WeightsUnavailableError", "apply_state_dict",
+    "available_sources", "bundled_metadata", "checkpoint_path", "ensure_pretrained_cached", "load_model",
+    "pretrained_weights", "read_state_dict",
 ]
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "weights"
-RANDOM, BUNDLED, PRETRAINED, UPLOADED = "random", "bundled", "pretrained", "uploaded"
-SOURCE_LABELS = {
-    RANDOM: "Random initialisation",
-    BUNDLED: "Bundled with the app",
-    PRETRAINED: "torchvision pretrained (ImageNet)",
-    UPLOADED: "Upload a state_dict",
+
+
+class WeightSource(StrEnum):
+    """Where a model's weights come from. The values are what page state keeps (plain strings compare equal)."""
+
+    RANDOM = "random"
+    BUNDLED = "bundled"
+    PRETRAINED = "pretrained"
+    UPLOADED = "uploaded"
+
+    @property
+    def label(self) -> str:
+        """Return how the weights picker names this source."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    WeightSource.RANDOM: "Random initialisation",
+    WeightSource.BUNDLED: "Bundled with the app",
+    WeightSource.PRETRAINED: "torchvision pretrained (ImageNet)",
+    WeightSource.UPLOADED: "Upload a state_dict",
 }
 
 
@@ -66,21 +82,21 @@ def bundled_metadata(name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def available_sources(name: str) -> list[str]:
+def available_sources(name: str) -> list[WeightSource]:
     """Return the weight sources that make sense for ``name``, random first."""
-    sources = [RANDOM]
+    sources = [WeightSource.RANDOM]
     if bundled_metadata(name):
-        sources.append(BUNDLED)
+        sources.append(WeightSource.BUNDLED)
     if pretrained_weights(name) is not None:
-        sources.append(PRETRAINED)
-    sources.append(UPLOADED)
+        sources.append(WeightSource.PRETRAINED)
+    sources.append(WeightSource.UPLOADED)
     return sources
 
 
 # ---------------------------------------------------------------------------------------------
 
 
-def load_model(name: str, config: dict[str, Any], source: str, device: str = "cpu",
+def load_model(name: str, config: dict[str, Any], source: WeightSource | str, device: str = "cpu",
                upload: tuple[str, bytes] | None = None, progress: Progress | None = None) -> LoadedModel:
     """Return ``name`` built with ``config`` on ``device`` in eval mode, with weights from ``source``.
 
@@ -97,7 +113,7 @@ def load_model(name: str, config: dict[str, Any], source: str, device: str = "cp
     resolved = spec.resolve_config(config)
     input_shape = spec.default_input_shape(resolved)
     cost = budget.network_cost(name, resolved, input_shape)
-    reading = len(upload[1]) if source == UPLOADED and upload is not None else 0
+    reading = len(upload[1]) if source == WeightSource.UPLOADED and upload is not None else 0
     budget.require(cost, 1, _advice(name, resolved, input_shape), extra_bytes=reading)
     with budget.running(cost.parameter_bytes + reading):
         return _load(name, spec, resolved, input_shape, source, device, upload, progress, cost)
@@ -113,15 +129,15 @@ def _advice(name: str, config: dict[str, Any], input_shape: tuple[int, int, int]
     return "pick a smaller network"
 
 
-def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int, int, int], source: str,
-          device: str, upload: tuple[str, bytes] | None, progress: Progress | None,
+def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int, int, int],
+          source: WeightSource | str, device: str, upload: tuple[str, bytes] | None, progress: Progress | None,
           cost: budget.ForwardCost) -> LoadedModel:
     # pretrained models come from torchvision's own builder below; every other source starts random
-    model = build(name, **resolved) if source != PRETRAINED else nn.Identity()
+    model = build(name, **resolved) if source != WeightSource.PRETRAINED else nn.Identity()
     categories = None
     recipe = preprocess.generic(input_shape)
     description = "Random initialisation: the feature maps show the network's structure, not learned features."
-    if source == BUNDLED:
+    if source == WeightSource.BUNDLED:
         meta = bundled_metadata(name)
         if meta is None:
             raise WeightsError(f"No weights are bundled for {name}.")
@@ -132,7 +148,7 @@ def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int
         recipe = preprocess.digits(meta["mean"], meta["std"])
         description = (f"Trained on handwritten digits ({meta['dataset']}); held-out accuracy "
                        f"{meta['held_out_accuracy']:.1%} on {meta['test_samples']} digits.")
-    elif source == PRETRAINED:
+    elif source == WeightSource.PRETRAINED:
         weights = pretrained_weights(name)
         if weights is None:
             raise WeightsError(f"torchvision has no pretrained weights for {name}.")
@@ -147,12 +163,12 @@ def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int
         categories = list(weights.meta["categories"])
         recipe = preprocess.from_torchvision(weights.transforms())
         description = f"torchvision's {weights} ({weights.meta.get('_docs', '').strip().split('.')[0]})."
-    elif source == UPLOADED:
+    elif source == WeightSource.UPLOADED:
         if upload is None:
             raise WeightsError("Choose a .pt, .pth or .safetensors file with a state_dict to upload.")
         filename, data = upload
         apply_state_dict(model, read_state_dict(data, filename))
         description = f"Uploaded weights from {filename}."
-    elif source != RANDOM:
-        raise WeightsError(f"Unknown weight source {source!r}; choose one of {', '.join(SOURCE_LABELS)}.")
+    elif source != WeightSource.RANDOM:
+        raise WeightsError(f"Unknown weight source {source!r}; choose one of {', '.join(WeightSource)}.")
     return LoadedModel(model.to(device).eval(), description, categories, recipe, cost)

@@ -170,9 +170,9 @@ def test_overlay_statistics_and_colormaps():
 
 def test_classify_batches_images_and_names_the_classes():
     from explorer.images import load_image, sample_images
-    from explorer.weights import BUNDLED, load_model
+    from explorer.weights import WeightSource, load_model
 
-    loaded = load_model("lenet5", {}, BUNDLED)
+    loaded = load_model("lenet5", {}, WeightSource.BUNDLED)
     digit = load_image(sample_images()["digit 3"].read_bytes())
     ranked = classify(loaded, [digit, digit.transpose(0)])
     assert ranked[0][0] == "3" and 0 < ranked[0][1] <= 1 and len(ranked) == 2
@@ -181,9 +181,9 @@ def test_classify_batches_images_and_names_the_classes():
 def test_classify_runs_in_batches_that_fit_the_budget_and_agrees_with_one_batch(monkeypatch):
     from explorer import budget
     from explorer.images import load_image, sample_images
-    from explorer.weights import BUNDLED, load_model
+    from explorer.weights import WeightSource, load_model
 
-    loaded = load_model("lenet5", {}, BUNDLED)
+    loaded = load_model("lenet5", {}, WeightSource.BUNDLED)
     images = [load_image(path.read_bytes()) for path in sample_images().values()] * 3
     whole = classify(loaded, images)
     cost = loaded.cost

@@ -7,7 +7,7 @@ import time
 
 from explorer import budget
 from explorer.bounded_cache import BoundedCache
-from explorer.weights import RANDOM
+from explorer.weights import WeightSource
 
 
 def test_a_sequence_of_large_models_never_holds_more_than_the_bound(monkeypatch):
@@ -22,10 +22,11 @@ def test_a_sequence_of_large_models_never_holds_more_than_the_bound(monkeypatch)
     sizes = {}
     for name in ("resnet50", "resnet34", "resnet18", "resnet50", "mobilenet_v2", "resnet18"):
         choice = ArchitectureChoice.with_defaults(get_spec(name))
-        loaded = cached_model(choice, WeightsChoice(RANDOM), "cpu")
+        random = WeightsChoice(WeightSource.RANDOM)
+        loaded = cached_model(choice, random, "cpu")
         sizes[name] = loaded.cost.parameter_bytes
         assert MODELS.total_bytes() <= 200 * 2**20
-        assert loaded.model is cached_model(choice, WeightsChoice(RANDOM), "cpu").model or sizes[name] > 200 * 2**20
+        assert loaded.model is cached_model(choice, random, "cpu").model or sizes[name] > 200 * 2**20
     kept = [key[0] for key in MODELS.keys()]
     # resnet50 (98 MB) came back after resnet34 and resnet18: the least recently used went first
     assert kept[-1] == "resnet18" and "resnet34" not in kept

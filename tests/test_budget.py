@@ -16,7 +16,7 @@ from explorer import budget
 from explorer.analysis import analyze
 from explorer.budget import BudgetError, ForwardCost, live_peak_bytes, network_cost, require, running
 from explorer.units import human_bytes
-from explorer.weights import RANDOM, load_model
+from explorer.weights import WeightSource, load_model
 from helpers import ROOT
 
 CASES = [("resnet18", 8), ("mobilenet_v2", 8), ("efficientnet_b0", 4), ("vgg11", 2), ("vit_b_16", 2)]
@@ -87,7 +87,7 @@ def test_a_link_to_a_huge_network_is_refused_before_anything_is_allocated():
 
     before, start = rss(), time.perf_counter()
     with pytest.raises(BudgetError) as refused:
-        load_model("regnet_y_128gf", {"num_classes": 100000}, RANDOM)
+        load_model("regnet_y_128gf", {"num_classes": 100000}, WeightSource.RANDOM)
     seconds, grown = time.perf_counter() - start, rss() - before
     message = str(refused.value)
     cost = network_cost("regnet_y_128gf", {"num_classes": 100000})
@@ -101,9 +101,9 @@ def test_a_link_to_a_huge_network_is_refused_before_anything_is_allocated():
 
 def test_fewer_classes_are_advised_only_where_they_would_fit():
     with pytest.raises(BudgetError, match=r"; use fewer classes \(1000 fit\) or a smaller network\.$"):
-        load_model("vgg16", {"num_classes": 100000}, RANDOM)
+        load_model("vgg16", {"num_classes": 100000}, WeightSource.RANDOM)
     with pytest.raises(BudgetError, match=r"; pick a smaller network\.$"):
-        load_model("regnet_y_128gf", {"num_classes": 10}, RANDOM)
+        load_model("regnet_y_128gf", {"num_classes": 10}, WeightSource.RANDOM)
 
 
 @pytest.mark.parametrize("name", ["vit_h_14", "regnet_y_128gf"])

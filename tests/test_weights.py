@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import save as save_safetensors
 
 from explorer.weights import (
-    ASSETS, BUNDLED, MAX_STATE_DICT_BYTES, PRETRAINED, RANDOM, UPLOADED, StateDictMismatchError, WeightsError,
+    ASSETS, MAX_STATE_DICT_BYTES, StateDictMismatchError, WeightSource, WeightsError,
     WeightsUnavailableError, available_sources, checkpoint_path, load_model, pretrained_weights, read_state_dict,
 )
 from explorer.zoo import build
@@ -27,13 +27,13 @@ def saved(obj) -> bytes:
 
 
 def test_sources_offered_per_architecture():
-    assert available_sources("lenet5") == [RANDOM, BUNDLED, UPLOADED]
-    assert available_sources("resnet18") == [RANDOM, PRETRAINED, UPLOADED]
-    assert available_sources("mobilenet_v1") == [RANDOM, UPLOADED]
+    assert available_sources("lenet5") == [WeightSource.RANDOM, WeightSource.BUNDLED, WeightSource.UPLOADED]
+    assert available_sources("resnet18") == [WeightSource.RANDOM, WeightSource.PRETRAINED, WeightSource.UPLOADED]
+    assert available_sources("mobilenet_v1") == [WeightSource.RANDOM, WeightSource.UPLOADED]
 
 
 def test_random_weights_are_labelled_as_such():
-    loaded = load_model("lenet5", {}, RANDOM)
+    loaded = load_model("lenet5", {}, WeightSource.RANDOM)
     assert "Random initialisation" in loaded.description and loaded.categories is None
     assert not loaded.model.training
 
@@ -48,7 +48,7 @@ def test_bundled_lenet5_reaches_its_recorded_accuracy_on_held_out_digits():
     meta = json.loads((ASSETS / "lenet5_digits.json").read_text())
     images, labels = train.digits_as_lenet_input()
     _, test_idx = train_test_split(range(len(labels)), test_size=0.2, random_state=meta["seed"], stratify=labels)
-    loaded = load_model("lenet5", {}, BUNDLED)
+    loaded = load_model("lenet5", {}, WeightSource.BUNDLED)
     with torch.no_grad():
         predictions = loaded.model((images[test_idx] - meta["mean"]) / meta["std"]).argmax(1)
     accuracy = (predictions == labels[test_idx]).float().mean().item()
@@ -60,7 +60,7 @@ def test_bundled_lenet5_reaches_its_recorded_accuracy_on_held_out_digits():
 def test_bundled_lenet5_reads_the_sample_digit():
     from explorer.images import load_image, sample_images
 
-    loaded = load_model("lenet5", {}, BUNDLED)
+    loaded = load_model("lenet5", {}, WeightSource.BUNDLED)
     image = load_image(sample_images()["digit 3"].read_bytes())
     with torch.no_grad():
         assert loaded.model(loaded.preprocessing.tensor(image)).argmax().item() == 3
@@ -74,7 +74,7 @@ def test_pretrained_weights_load_from_torch_hub_cache(tmp_path, monkeypatch):
     reference = build("resnet18")
     path.parent.mkdir(parents=True)
     torch.save(reference.state_dict(), path)
-    loaded = load_model("resnet18", {}, PRETRAINED)
+    loaded = load_model("resnet18", {}, WeightSource.PRETRAINED)
     assert torch.equal(loaded.model.fc.weight, reference.fc.weight)
     assert loaded.categories[0] == "tench" and len(loaded.categories) == 1000
     assert loaded.preprocessing.crop == (224, 224) and loaded.preprocessing.resize == 256
@@ -85,20 +85,20 @@ def test_pretrained_weights_offline_say_so(tmp_path, monkeypatch):
     weights = pretrained_weights("resnet18")
     monkeypatch.setattr(type(weights), "url", property(lambda self: "http://127.0.0.1:9/resnet18-f37072fd.pth"))
     with pytest.raises(WeightsUnavailableError, match="could not be downloaded") as error:
-        load_model("resnet18", {}, PRETRAINED)
+        load_model("resnet18", {}, WeightSource.PRETRAINED)
     assert "Errno" not in str(error.value) and str(tmp_path) not in str(error.value)  # no internals, no paths
 
 
 def test_pretrained_needs_default_options():
     with pytest.raises(WeightsError, match="default options"):
-        load_model("resnet18", {"num_classes": 10}, PRETRAINED)
+        load_model("resnet18", {"num_classes": 10}, WeightSource.PRETRAINED)
 
 
 @pytest.mark.parametrize("fmt", ["pt", "safetensors"])
 def test_an_uploaded_state_dict_is_applied(fmt):
     reference = build("lenet5")
     data = saved(reference.state_dict()) if fmt == "pt" else save_safetensors(reference.state_dict())
-    loaded = load_model("lenet5", {}, UPLOADED, upload=(f"weights.{fmt}", data))
+    loaded = load_model("lenet5", {}, WeightSource.UPLOADED, upload=(f"weights.{fmt}", data))
     assert torch.equal(loaded.model.features[0].weight, reference.features[0].weight)
 
 
@@ -119,7 +119,7 @@ def test_a_mismatched_state_dict_lists_the_keys():
     state["extra.weight"] = torch.zeros(1)
     del state["features.0.bias"]
     with pytest.raises(StateDictMismatchError) as error:
-        load_model("lenet5", {}, UPLOADED, upload=("w.pt", saved(state)))
+        load_model("lenet5", {}, WeightSource.UPLOADED, upload=("w.pt", saved(state)))
     message = str(error.value)
     assert "1 missing: features.0.bias" in message and "1 unexpected: extra.weight" in message
     assert "classifier.4.weight (7x84 instead of 10x84)" in message
@@ -240,7 +240,7 @@ def test_digits_drawn_on_paper_are_read_through_the_upload_preprocessing():
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    loaded = load_model("lenet5", {}, BUNDLED)
+    loaded = load_model("lenet5", {}, WeightSource.BUNDLED)
     correct, indices = 0, range(0, len(digits.target), 5)
     for index in indices:
         ink = Image.fromarray((255 - digits.images[index] / 16 * 255).astype(np.uint8), "L")

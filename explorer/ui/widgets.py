@@ -15,13 +15,9 @@ from explorer.devices import DeviceUnavailableError, available_devices, resolve_
 from explorer.errors import ExplorerError
 from explorer.images import MAX_BYTES, NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
 from explorer.weights import (
-    BUNDLED,
     MAX_STATE_DICT_BYTES,
     MAX_STATE_DICT_LABEL,
-    PRETRAINED,
-    RANDOM,
-    SOURCE_LABELS,
-    UPLOADED,
+    WeightSource,
     WeightsUnavailableError,
     available_sources,
     ensure_pretrained_cached,
@@ -223,7 +219,7 @@ def image_input(key: str = "image", default_sample: str = "cat") -> ChosenImage 
 class WeightsChoice:
     """The weight source a person picked, an uploaded file (name, bytes) if any, and its digest (a cache key)."""
 
-    source: str
+    source: WeightSource
     upload: tuple[str, bytes] | None = None
     digest: str = ""
 
@@ -236,10 +232,10 @@ def weights_picker(name: str, key: str) -> WeightsChoice | None:
     and random weights are used. Returns None (after st.info) while an upload is awaited.
     """
     sources = available_sources(name)
-    default = BUNDLED if BUNDLED in sources else RANDOM
-    source = st.radio("Weights", sources, horizontal=True, format_func=SOURCE_LABELS.get,
+    default = WeightSource.BUNDLED if WeightSource.BUNDLED in sources else WeightSource.RANDOM
+    source = st.radio("Weights", sources, horizontal=True, format_func=lambda option: WeightSource(option).label,
                       **state.bind(f"{key}.source.{name}", default, lambda value: value in sources))
-    if source == UPLOADED:
+    if source == WeightSource.UPLOADED:
         upload = upload_input("A state_dict saved with torch.save(model.state_dict()) or safetensors",
                               f"{key}.upload.{name}", ["pt", "pth", "safetensors"], MAX_STATE_DICT_BYTES,
                               MAX_STATE_DICT_LABEL, "weights files")
@@ -250,18 +246,18 @@ def weights_picker(name: str, key: str) -> WeightsChoice | None:
         # holds at most one file of up to 1 GB here however many networks it tries
         for other in [k for k in st.session_state if str(k).startswith(f"{key}.upload.") and k != f"{key}.upload.{name}"]:
             del st.session_state[other]
-        return WeightsChoice(source, (upload.name, upload.data), upload.digest)
-    if source == PRETRAINED:
+        return WeightsChoice(WeightSource.UPLOADED, (upload.name, upload.data), upload.digest)
+    if source == WeightSource.PRETRAINED:
         bar = st.progress(0.0, text="Looking for the pretrained weights in torch hub's cache...")
         try:
             ensure_pretrained_cached(name, lambda fraction, done: bar.progress(min(fraction, 1.0),
                                                                                text=f"Downloading... {done}"))
         except WeightsUnavailableError as error:
             show_warning(str(error))
-            source = RANDOM
+            source = WeightSource.RANDOM
         except ExplorerError as error:
             show_error(str(error))
-            source = RANDOM
+            source = WeightSource.RANDOM
         finally:
             bar.empty()
-    return WeightsChoice(source)
+    return WeightsChoice(WeightSource(source))
