@@ -1,4 +1,4 @@
-"""Architecture page: pick any network, see its totals, layer table, charts, diagram, explanation and source."""
+"""Architecture page: pick any network, see its totals, layer table, charts, diagram, explanation and source code."""
 
 import streamlit as st
 
@@ -7,6 +7,7 @@ from explorer.diagram import blocks_with_merges, default_depth
 from explorer.errors import ExplorerError
 from explorer.ui import state
 from explorer.ui.messages import show_error
+from explorer.zoo import Origin
 from explorer.zoo.families import family
 
 st.title("Architecture")
@@ -21,7 +22,7 @@ except ExplorerError as error:
 
 st.subheader(spec.display_name)
 st.caption(f"{spec.family} · {spec.year} · [{spec.paper_title}]({spec.paper_url}) · "
-           f"{'torchvision' if spec.source == 'torchvision' else 'written for ConvNet Explorer'}")
+           f"{'torchvision' if spec.origin == Origin.TORCHVISION else 'written for ConvNet Explorer'}")
 st.write(f"**Purpose.** {spec.purpose} **Key idea.** {spec.key_idea}")
 ui.show_totals(report)
 
@@ -89,8 +90,8 @@ with explain_tab:
     st.markdown(f"Paper: [{spec.paper_title}]({spec.paper_url}) ({spec.year}).")
 
 with source_tab:
-    sources = ui.cached_sources(choice)
+    classes = ui.cached_source_code(choice)
     st.caption("The PyTorch classes this network is built from (torch.nn's own layers left out).")
-    for index, (qualname, code) in enumerate(sources):
+    for index, (qualname, code) in enumerate(classes):
         with st.expander(qualname, expanded=index == 0):
             st.code(code, language="python")

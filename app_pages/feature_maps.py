@@ -45,7 +45,7 @@ with left:
     view = loaded.preprocessing.network_view(picture.image)
     st.image(view.resize((max(view.width, 160), max(view.height, 160))), caption="What the network sees")
 with right:
-    st.markdown("**Preprocessing** (" + loaded.preprocessing.source + ")")
+    st.markdown("**Preprocessing** (" + loaded.preprocessing.origin + ")")
     st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(loaded.preprocessing.describe(), 1)))
 
 points = capture_points(loaded.model, report.calls())

@@ -1,7 +1,7 @@
 """How fast does the Architecture page render? AppTest runs the real app script; prints a table.
 
 - warm switch: the page already showed vgg16 and resnet50 once; picking resnet50 again re-renders it
-  (analysis, diagram and sources come from the caches; the table, charts and widgets are rebuilt).
+  (analysis, diagram and source code come from the caches; the table, charts and widgets are rebuilt).
 - cold first render: caches cleared, open the page on efficientnet_b7 (the largest EfficientNet), in a
   process that has already run the app once (imports are not part of a page's render).
 

@@ -79,7 +79,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([{
             "name": s.name, "display_name": s.display_name, "family": s.family, "year": s.year,
-            "kind": s.kind, "classic": s.classic, "source": s.source, "input_shape": list(s.input_shape),
+            "kind": s.kind, "classic": s.classic, "source": s.origin, "input_shape": list(s.input_shape),
             "paper": {"title": s.paper_title, "url": s.paper_url}, "purpose": s.purpose,
             "options": {k: {"type": o.kind.__name__, "default": o.default, "low": o.low, "high": o.high,
                             "choices": list(o.choices) if o.choices else None} for k, o in s.options.items()},

@@ -78,8 +78,8 @@ class Diagram:
                 lines.append(f"{indent}{_quote(node.key)} [{_node_style(node)}label={_quote(node.label(boxed))}];")
             if boxed:
                 lines.append("  }")
-        for source, target in self.edges:
-            lines.append(f"  {_quote(source)} -> {_quote(target)};")
+        for tail, head in self.edges:
+            lines.append(f"  {_quote(tail)} -> {_quote(head)};")
         lines.append("}")
         return "\n".join(lines) + "\n"
 
@@ -180,10 +180,10 @@ def _dataflow_diagram(report: ModelReport, graph: list[DataflowNode], rows: dict
     key_of: dict[str, str | None] = {}
 
     def add_edges(node: DataflowNode, key: str) -> None:
-        for source in node.inputs:
-            source_key = key_of.get(source)
-            if source_key and source_key != key and (source_key, key) not in edges:
-                edges.append((source_key, key))
+        for producer in node.inputs:
+            tail = key_of.get(producer)
+            if tail and tail != key and (tail, key) not in edges:
+                edges.append((tail, key))
 
     for node in graph:
         if node.op == "placeholder":
@@ -208,15 +208,15 @@ def _dataflow_diagram(report: ModelReport, graph: list[DataflowNode], rows: dict
             key_of[node.name] = key
             add_edges(node, key)
             continue
-        sources = [key_of.get(name) for name in node.inputs if key_of.get(name)]
-        if len(sources) >= 2:  # a merge above the grouping depth: residual add, concatenation, gating
+        tails = [key_of.get(name) for name in node.inputs if key_of.get(name)]
+        if len(tails) >= 2:  # a merge above the grouping depth: residual add, concatenation, gating
             key = node.name
             nodes[key] = DiagramNode(key, "merge", _MERGE_SYMBOLS.get(node.target, node.target),
                                      cluster=_path(node.stack[-1]) if node.stack else "")
             key_of[node.name] = key
             add_edges(node, key)
         else:  # recorded merges whose inputs all fall in one box
-            key_of[node.name] = sources[0] if sources else None
+            key_of[node.name] = tails[0] if tails else None
     # clusters only for real parent modules
     for diagram_node in nodes.values():
         if diagram_node.cluster and diagram_node.cluster not in rows:
@@ -232,9 +232,9 @@ def _collapse_repeats(diagram: Diagram) -> None:
         changed = False
         outgoing: dict[str, list[str]] = {}
         incoming: dict[str, list[str]] = {}
-        for source, target in diagram.edges:
-            outgoing.setdefault(source, []).append(target)
-            incoming.setdefault(target, []).append(source)
+        for tail, head in diagram.edges:
+            outgoing.setdefault(tail, []).append(head)
+            incoming.setdefault(head, []).append(tail)
         for key, node in diagram.nodes.items():
             if node.kind != "module" or not node.signature:
                 continue

@@ -31,7 +31,7 @@ class Preprocessing:
     std: tuple[float, ...]
     interpolation: InterpolationMode = InterpolationMode.BILINEAR
     digits: bool = False  # the LeNet-5 digits recipe instead of resize + crop
-    source: str = ""
+    origin: str = ""  # where the recipe comes from, in words (the page shows it)
 
     def describe(self) -> list[str]:
         """Return the steps in words, in the order they run."""
@@ -102,7 +102,7 @@ def from_torchvision(transforms: object) -> Preprocessing:
     crop = transforms.crop_size[0]
     resize = transforms.resize_size[0] if transforms.resize_size else None
     return Preprocessing(3, (crop, crop), resize, tuple(transforms.mean), tuple(transforms.std),
-                         transforms.interpolation, source="the pretrained weights' own transforms")
+                         transforms.interpolation, origin="the pretrained weights' own transforms")
 
 
 def generic(input_shape: tuple[int, int, int]) -> Preprocessing:
@@ -110,14 +110,14 @@ def generic(input_shape: tuple[int, int, int]) -> Preprocessing:
     channels, height, width = input_shape
     resize = int(round(min(height, width) * 256 / 224))
     if channels == 1:
-        return Preprocessing(1, (height, width), resize, (0.5,), (0.5,), source="generic, grayscale")
+        return Preprocessing(1, (height, width), resize, (0.5,), (0.5,), origin="generic, grayscale")
     if channels != 3:
         mean, std = (0.5,) * channels, (0.5,) * channels
     else:
         mean, std = IMAGENET_MEAN, IMAGENET_STD
-    return Preprocessing(channels, (height, width), resize, mean, std, source="generic ImageNet-style")
+    return Preprocessing(channels, (height, width), resize, mean, std, origin="generic ImageNet-style")
 
 
 def digits(mean: float, std: float) -> Preprocessing:
     """Return the recipe the bundled LeNet-5 was trained with (see scripts/train_lenet5_digits.py)."""
-    return Preprocessing(1, (32, 32), None, (mean,), (std,), digits=True, source="the bundled LeNet-5's training")
+    return Preprocessing(1, (32, 32), None, (mean,), (std,), digits=True, origin="the bundled LeNet-5's training")

@@ -19,14 +19,14 @@ import torch
 from torchvision.models import get_model_weights
 
 from explorer.errors import WeightsError, WeightsUnavailableError
-from explorer.zoo import get_spec
+from explorer.zoo import Origin, get_spec
 
 Progress = Callable[[float, str], None]
 
 
 def pretrained_weights(name: str) -> Any | None:
     """Return torchvision's DEFAULT weights enum for ``name``, or None if it has none."""
-    if get_spec(name).source != "torchvision":
+    if get_spec(name).origin != Origin.TORCHVISION:
         return None
     try:
         return get_model_weights(name).DEFAULT

@@ -14,8 +14,8 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     height, width = images.shape[-2:]
     offsets = torch.randint(-max_shift, max_shift + 1, (images.shape[0], 2), generator=generator)
     for index, (dy, dx) in enumerate(offsets.tolist()):
-        source = images[index, :, max(0, -dy): height - max(0, dy), max(0, -dx): width - max(0, dx)]
-        shifted[index, :, max(0, dy): max(0, dy) + source.shape[1], max(0, dx): max(0, dx) + source.shape[2]] = source
+        kept = images[index, :, max(0, -dy): height - max(0, dy), max(0, -dx): width - max(0, dx)]
+        shifted[index, :, max(0, dy): max(0, dy) + kept.shape[1], max(0, dx): max(0, dx) + kept.shape[2]] = kept
     return shifted
 
 

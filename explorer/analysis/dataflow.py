@@ -86,7 +86,7 @@ class Recorder:
 
     def mark_output(self, output: Any) -> None:
         """End the graph with an output node fed by whatever produced ``output``."""
-        self.graph.append(DataflowNode("output", "output", "output", (), self.sources([output])))
+        self.graph.append(DataflowNode("output", "output", "output", (), self.producers_of([output])))
 
     def activation_bytes(self) -> int:
         """Return the bytes of the distinct tensors that leaf modules returned (at the traced batch size)."""
@@ -98,7 +98,7 @@ class Recorder:
                 total += tensor.numel() * tensor.element_size()
         return total
 
-    def sources(self, values: Iterable[Any]) -> tuple[str, ...]:
+    def producers_of(self, values: Iterable[Any]) -> tuple[str, ...]:
         """Return the graph nodes that produced the tensors in ``values``, each once, in order."""
         found: list[str] = []
         for value in values:
@@ -112,16 +112,16 @@ class Recorder:
         """Dataflow at the operation level: merges become nodes, everything else passes through."""
         if threading.get_ident() != self.thread:
             return
-        sources = self.sources(args)
-        if not sources:
+        inputs = self.producers_of(args)
+        if not inputs:
             return
-        if len(sources) >= 2:
+        if len(inputs) >= 2:
             name = f"{packet.__name__}_{len(self.graph)}"
             stack = tuple(frame.key for frame in self.stack[1:])
-            self.graph.append(DataflowNode(name, "call_function", packet.__name__, stack, sources))
+            self.graph.append(DataflowNode(name, "call_function", packet.__name__, stack, inputs))
             self.producers.set(out, name)
         else:
-            self.producers.set(out, sources[0])
+            self.producers.set(out, inputs[0])
 
     def __enter__(self) -> "Recorder":
         for module in self.names:
@@ -140,15 +140,15 @@ class Recorder:
         name = self.names.get(module, "?")
         call = self.calls.get(module, 0)
         self.calls[module] = call + 1
-        source = first_tensor(args) if args else first_tensor(kwargs)
+        first = first_tensor(args) if args else first_tensor(kwargs)
         row = LayerRow(name=name, type=type(module).__name__, depth=len(self.stack), call=call,
-                       input_shape=tuple(source.shape) if source is not None else None,
+                       input_shape=tuple(first.shape) if first is not None else None,
                        **layer_geometry(module))  # parent links are set when the table is finished
         if self.stack:
             self.stack[-1].children.append(row)
         key = f"{name}@{call}" if call else name
         frame = Frame(row, module, self.tracer.total_macs, key,
-                      self.sources([*args, *kwargs.values()]), len(self.graph))
+                      self.producers_of([*args, *kwargs.values()]), len(self.graph))
         self.frame_of_row[id(row)] = frame
         self.stack.append(frame)
         self.rows.append(row)

@@ -46,7 +46,7 @@ class Step(NamedTuple):
     op: Any  # the ATen overload packet
     args: tuple
     result: Any  # the output, or the first of several
-    source: torch.Tensor | None  # the first argument when it is a tensor
+    operand: torch.Tensor | None  # the first argument when it is a tensor
     first: Field  # the first argument's field (the merged field when it has none)
     merged: Field  # the merge of all operands' fields
     inputs: int  # how many operands carry a field
@@ -83,8 +83,8 @@ def _convolution(step: Step) -> Field | None:
 
 
 def _pooling(step: Step) -> Field | None:
-    args, source = step.args, step.source
-    if source is None or source.dim() < 3:
+    args, operand = step.args, step.operand
+    if operand is None or operand.dim() < 3:
         return None
     kernel = _pair(args[1])
     stride = _pair(args[2] if len(args) > 2 else None, kernel)
@@ -93,10 +93,10 @@ def _pooling(step: Step) -> Field | None:
 
 
 def _adaptive_pooling(step: Step) -> Field | None:
-    source = step.source
-    if source is None or source.dim() < 3:
+    operand = step.operand
+    if operand is None or operand.dim() < 3:
         return None
-    size_in = tuple(source.shape[-2:])
+    size_in = tuple(operand.shape[-2:])
     size_out = _pair(step.args[1])
     if size_out == (1, 1):
         return step.first.covering(size_in)  # type: ignore[arg-type]
@@ -105,20 +105,20 @@ def _adaptive_pooling(step: Step) -> Field | None:
 
 
 def _reduction(step: Step) -> Field | None:
-    args, source = step.args, step.source
-    if source is None or source.dim() != 4 or len(args) <= 1:
+    args, operand = step.args, step.operand
+    if operand is None or operand.dim() != 4 or len(args) <= 1:
         return None
     dims = {d % 4 for d in (args[1] if isinstance(args[1], (list, tuple)) else [args[1]])}
     if {2, 3} <= dims:  # a mean (or sum, max, min) over height and width: global pooling
-        return step.first.covering(tuple(source.shape[-2:]))  # type: ignore[arg-type]
+        return step.first.covering(tuple(operand.shape[-2:]))  # type: ignore[arg-type]
     return None
 
 
 def _flatten(step: Step) -> Field | None:
-    source, result, first = step.source, step.result, step.first
-    if source is None or source.dim() != 4 or not isinstance(result, torch.Tensor):
+    operand, result, first = step.operand, step.result, step.first
+    if operand is None or operand.dim() != 4 or not isinstance(result, torch.Tensor):
         return None
-    _, c, h, w = source.shape
+    _, c, h, w = operand.shape
     if (h, w) == first.size and result.dim() == 2 and result.shape[1] == c * h * w and h * w > 1:
         return first.covering((h, w))  # flatten(x, 1) of an image-shaped map before a fully connected layer
     return None
@@ -176,6 +176,6 @@ def propagate(op: Any, args: tuple, out: Any, field_of: Callable[[Any], Field | 
     rule = RULES.get(op)
     if rule is None:
         return merged
-    source = args[0] if isinstance(args[0], torch.Tensor) else None
-    step = Step(op, args, result, source, field_of(source) or merged, merged, len(inputs))
+    operand = args[0] if isinstance(args[0], torch.Tensor) else None
+    step = Step(op, args, result, operand, field_of(operand) or merged, merged, len(inputs))
     return rule(step) or merged

@@ -75,12 +75,12 @@ def sample_grid(image: Image.Image, steps: list[dict[str, Any]], count: int, see
         AugmentError: more than :data:`MAX_STEPS` steps, or a step is invalid.
     """
     pipeline = build_pipeline(steps)
-    source = _to_tensor(image)
+    original = _to_tensor(image)
     samples = []
     with _RNG_LOCK, torch.random.fork_rng(devices=[]):
         for index in range(count):
             torch.manual_seed(seed * 1000 + index)
-            samples.append(_to_pil(pipeline(source)))
+            samples.append(_to_pil(pipeline(original)))
     return samples
 
 

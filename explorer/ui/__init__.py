@@ -5,7 +5,7 @@ from explorer.ui.cache import (
     cached_capture,
     cached_dot,
     cached_model,
-    cached_sources,
+    cached_source_code,
     classified_once,
 )
 from explorer.ui.tables import layer_table
@@ -27,6 +27,6 @@ from explorer.ui.widgets import (
 
 __all__ = [
     "ArchitectureChoice", "ChosenImage", "apply_link", "architecture_label", "architecture_picker", "cached_analysis",
-    "cached_capture", "cached_dot", "cached_model", "cached_sources", "classified_once", "current_network",
+    "cached_capture", "cached_dot", "cached_model", "cached_source_code", "classified_once", "current_network",
     "device_picker", "image_input", "layer_table", "selected_device", "show_totals", "weights_picker",
 ]

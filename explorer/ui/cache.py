@@ -1,7 +1,7 @@
 """Cached wrappers around the core: pages pass their choices (network, weights, device, image) and this module
 builds the cache keys from them.
 
-st.cache_data keys the analyses, diagrams, sources and captures by hashable arguments; models are kept in
+st.cache_data keys the analyses, diagrams, source code and captures by hashable arguments; models are kept in
 MODELS, shared by every session and bounded by their weights' bytes. Cached values are returned by copy
 (st.cache_data) or are never mutated, so no session sees another's.
 """
@@ -19,7 +19,7 @@ from explorer.activations import CaptureResult, capture
 from explorer.analysis import ModelReport, analyze
 from explorer.bounded_cache import BoundedCache
 from explorer.diagram import build_diagram
-from explorer.source import model_sources
+from explorer.source_code import model_source_code
 from explorer.ui import state
 from explorer.ui.network import ArchitectureChoice
 from explorer.ui.widgets import ChosenImage, WeightsChoice
@@ -66,15 +66,15 @@ def cached_dot(choice: ArchitectureChoice, depth: int, collapse: bool, expand: S
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _sources(name: str, items: ConfigItems) -> list[tuple[str, str]]:
+def _source_code(name: str, items: ConfigItems) -> list[tuple[str, str]]:
     with torch.device("meta"):
         model = build(name, **dict(items))
-    return model_sources(model)
+    return model_source_code(model)
 
 
-def cached_sources(choice: ArchitectureChoice) -> list[tuple[str, str]]:
-    """Return the source of the chosen network's own classes (built once on the meta device)."""
-    return _sources(choice.name, _items(choice))
+def cached_source_code(choice: ArchitectureChoice) -> list[tuple[str, str]]:
+    """Return the source code of the chosen network's own classes (built once on the meta device)."""
+    return _source_code(choice.name, _items(choice))
 
 
 MODELS: BoundedCache[LoadedModel] = BoundedCache(lambda: budget.limits().model_cache_bytes)

@@ -15,12 +15,12 @@ from explorer.zoo import (  # noqa: F401 (register)
     lenet_1998,
     mobilenet_v1,
 )
-from explorer.zoo.registry import ArchitectureSpec, Option, all_specs, get_spec
+from explorer.zoo.registry import ArchitectureSpec, Option, Origin, all_specs, get_spec
 from explorer.zoo.torchvision_models import register_torchvision_models
 
 register_torchvision_models()
 
-__all__ = ["ArchitectureSpec", "Option", "build", "get_spec", "list_architectures", "search"]
+__all__ = ["ArchitectureSpec", "Option", "Origin", "build", "get_spec", "list_architectures", "search"]
 
 
 def list_architectures(kind: str | None = None) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Callable
 
 from torch import nn
@@ -18,6 +19,13 @@ from explorer.options import QUOTED, Option, quoted  # Option stays importable f
 from explorer.zoo.families import family as _family
 
 Shape = tuple[int, int, int]
+
+
+class Origin(StrEnum):
+    """Where an architecture's code comes from."""
+
+    TORCHVISION = "torchvision"  # torchvision.models (these have pretrained weights)
+    HAND_WRITTEN = "hand-written"  # written for ConvNet Explorer (explorer/zoo/)
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class ArchitectureSpec:
     key_idea: str = ""
     kind: str = "network"  # "network" (a whole classifier) or "block" (a building block)
     classic: bool = False  # one of the course's classics, shown first
-    source: str = "hand-written"  # "torchvision" or "hand-written"
+    origin: Origin = Origin.HAND_WRITTEN
     input_shape_fn: Callable[[dict[str, Any]], Shape] | None = None
 
     def resolve_config(self, config: dict[str, Any] | None = None) -> dict[str, Any]:

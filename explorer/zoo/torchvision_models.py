@@ -19,7 +19,7 @@ from torchvision.models import get_model, get_model_weights, list_models
 from torchvision.models import regnet as _tv_regnet
 
 from explorer.zoo.families import family
-from explorer.zoo.registry import ArchitectureSpec, Option, add_spec
+from explorer.zoo.registry import ArchitectureSpec, Option, Origin, add_spec
 
 # torchvision's RegNet builders get their block widths from BlockParams.from_init_params
 # (torchvision/models/regnet.py), which computes them with torch.arange(depth) * w_a + w_0 ... .tolist().
@@ -188,6 +188,6 @@ def register_torchvision_models() -> None:
             explanation=fam.explanation,
             key_idea=fam.key_idea,
             classic=name in CLASSICS,
-            source="torchvision",
+            origin=Origin.TORCHVISION,
             input_shape_fn=_input_shape_fn(name),
         ))

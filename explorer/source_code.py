@@ -7,13 +7,13 @@ import inspect
 from torch import nn
 
 
-def model_sources(model: nn.Module) -> list[tuple[str, str]]:
-    """Return (qualified class name, source) for the model's class and each distinct block class in it.
+def model_source_code(model: nn.Module) -> list[tuple[str, str]]:
+    """Return (qualified class name, source code) for the model's class and each distinct block class in it.
 
     Classes from torch.nn itself (Conv2d, ReLU, ...) are left out; so are classes whose source
     is not available (built-ins).
     """
-    sources: list[tuple[str, str]] = []
+    classes: list[tuple[str, str]] = []
     seen: set[type] = set()
     for module in model.modules():
         cls = type(module)
@@ -21,7 +21,7 @@ def model_sources(model: nn.Module) -> list[tuple[str, str]]:
             continue
         seen.add(cls)
         try:
-            sources.append((f"{cls.__module__}.{cls.__qualname__}", inspect.getsource(cls)))
+            classes.append((f"{cls.__module__}.{cls.__qualname__}", inspect.getsource(cls)))
         except (OSError, TypeError):
             continue
-    return sources
+    return classes
