@@ -55,11 +55,11 @@ with layers_tab:
 with charts_tab:
     log_scale = st.toggle("Logarithmic scale", **state.bind("architecture.log_scale", True))
     st.plotly_chart(charts.params_and_macs_by_layer(report, log_scale))
-    kind = st.radio("Breakdown by block as", ["treemap", "sunburst"], horizontal=True,
-                    **state.bind("architecture.breakdown", "treemap"))
+    chart = st.radio("Breakdown by block as", list(charts.BreakdownChart), horizontal=True,
+                     **state.bind("architecture.breakdown", charts.BreakdownChart.TREEMAP))
     left, right = st.columns(2)
-    left.plotly_chart(charts.breakdown(report, "params", kind))
-    right.plotly_chart(charts.breakdown(report, "macs", kind))
+    left.plotly_chart(charts.breakdown(report, "params", chart))
+    right.plotly_chart(charts.breakdown(report, "macs", chart))
     st.plotly_chart(charts.activation_memory_by_layer(report))
     st.plotly_chart(charts.shape_by_depth(report))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -10,6 +12,15 @@ from explorer.analysis import LayerRow, ModelReport
 from explorer.augment import rgb_histograms
 from explorer.units import format_shape, human_bytes
 from explorer.montage import plotly_colorscale
+
+
+
+class BreakdownChart(StrEnum):
+    """How :func:`breakdown` draws the blocks: nested rectangles or rings."""
+
+    TREEMAP = "treemap"
+    SUNBURST = "sunburst"
+
 
 _PARAMS_COLOUR = "#4C78A8"
 _MACS_COLOUR = "#F58518"
@@ -54,16 +65,17 @@ def _block_label(row: LayerRow) -> str:
     return parts[-1]
 
 
-def breakdown(report: ModelReport, value: str = "params", kind: str = "treemap", max_depth: int = 4) -> go.Figure:
+def breakdown(report: ModelReport, value: str = "params", chart: BreakdownChart | str = BreakdownChart.TREEMAP,
+              max_depth: int = 4) -> go.Figure:
     """Return a treemap (or sunburst) of ``value`` ("params" or "macs") by block, down to ``max_depth``.
 
     Raises:
-        ValueError: ``value`` or ``kind`` is not one of the allowed names.
+        ValueError: ``value`` is not "params" or "macs", or ``chart`` is not a BreakdownChart.
     """
     if value not in ("params", "macs"):
         raise ValueError("value must be 'params' or 'macs'")
-    if kind not in ("treemap", "sunburst"):
-        raise ValueError("kind must be 'treemap' or 'sunburst'")
+    if chart not in tuple(BreakdownChart):
+        raise ValueError("chart must be 'treemap' or 'sunburst'")
     ids, labels, parents, values, hover = [], [], [], [], []
     for index, row in enumerate(report.layers):
         amount = row.params if value == "params" else row.macs
@@ -76,7 +88,7 @@ def breakdown(report: ModelReport, value: str = "params", kind: str = "treemap",
         extra = f"<br>FLOPs {2 * row.macs:,}" if value == "macs" else ""
         hover.append(f"{row.name or report.architecture} ({row.type})<br>{value} {amount:,}{extra}")
     title = "Parameters by block" if value == "params" else "MACs by block (FLOPs = 2 x MACs)"
-    trace_cls = go.Treemap if kind == "treemap" else go.Sunburst
+    trace_cls = go.Treemap if chart == BreakdownChart.TREEMAP else go.Sunburst
     figure = go.Figure(trace_cls(ids=ids, labels=labels, parents=parents, values=values, branchvalues="total",
                                  hovertext=hover, hoverinfo="text", maxdepth=3))
     figure.update_layout(title=title, height=520, margin=dict(t=40, b=10, l=10, r=10))

@@ -79,9 +79,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([{
             "name": s.name, "display_name": s.display_name, "family": s.family, "year": s.year,
-            "kind": s.kind, "classic": s.classic, "source": s.origin, "input_shape": list(s.input_shape),
+            "kind": s.entry_type, "classic": s.classic, "source": s.origin, "input_shape": list(s.input_shape),
             "paper": {"title": s.paper_title, "url": s.paper_url}, "purpose": s.purpose,
-            "options": {k: {"type": o.kind.__name__, "default": o.default, "low": o.low, "high": o.high,
+            "options": {k: {"type": o.value_type.__name__, "default": o.default, "low": o.low, "high": o.high,
                             "choices": list(o.choices) if o.choices else None} for k, o in s.options.items()},
         } for s in specs], indent=2))
         return 0
@@ -90,7 +90,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     print(f"{'name'.ljust(width)}  {'family'.ljust(fam_width)}  year  kind     input")
     for s in specs:
         shape = format_shape(s.input_shape, drop_batch=False)
-        print(f"{s.name.ljust(width)}  {s.family.ljust(fam_width)}  {s.year}  {s.kind.ljust(7)}  {shape}")
+        print(f"{s.name.ljust(width)}  {s.family.ljust(fam_width)}  {s.year}  {s.entry_type.ljust(7)}  {shape}")
     return 0
 
 

@@ -23,7 +23,7 @@ class DiagramNode:
     """One box (or merge circle) of the diagram."""
 
     key: str
-    kind: str  # "input", "output", "module" or "merge"
+    role: str  # "input", "output", "module" or "merge"
     title: str
     detail: str = ""  # lines under the title: type, output shape, params, MACs
     cluster: str = ""
@@ -99,13 +99,13 @@ _COLOURS = [
 
 
 def _node_style(node: DiagramNode) -> str:
-    if node.kind == "merge":
+    if node.role == "merge":
         return 'shape=circle, fixedsize=false, fillcolor="#FFF4C2", color="#B8860B", '
-    if node.kind in ("input", "output"):
+    if node.role in ("input", "output"):
         return 'shape=oval, fillcolor="#FFFFFF", color="#333333", '
-    kind = node.signature[0] if node.signature else ""
+    module_type = node.signature[0] if node.signature else ""
     for pattern, fill, line in _COLOURS:
-        if re.search(pattern, kind):
+        if re.search(pattern, module_type):
             return f'fillcolor="{fill}", color="{line}", '
     return 'fillcolor="#F4F1FA", color="#6C5B9E", '
 
@@ -236,13 +236,13 @@ def _collapse_repeats(diagram: Diagram) -> None:
             outgoing.setdefault(tail, []).append(head)
             incoming.setdefault(head, []).append(tail)
         for key, node in diagram.nodes.items():
-            if node.kind != "module" or not node.signature:
+            if node.role != "module" or not node.signature:
                 continue
             successors = outgoing.get(key, [])
             if len(successors) != 1:
                 continue
             follower = diagram.nodes[successors[0]]
-            if (follower.kind == "module" and follower.signature == node.signature
+            if (follower.role == "module" and follower.signature == node.signature
                     and follower.cluster == node.cluster and incoming.get(follower.key) == [key]):
                 node.repeat += follower.repeat
                 node.last_key = follower.last_key or follower.key

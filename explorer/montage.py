@@ -6,6 +6,7 @@ import functools
 import io
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import plotly.colors
@@ -33,6 +34,13 @@ def colormap_lut(name: str) -> np.ndarray:
     return np.array(rows, dtype=np.uint8)
 
 
+class Normalisation(StrEnum):
+    """How a montage scales its tiles' values to colours."""
+
+    CHANNEL = "channel"  # each tile stretched to its own min..max
+    SHARED = "shared"  # one scale for all, so brightness compares across channels
+
+
 @dataclass
 class Montage:
     """One image of many channels, and which channel each tile shows (row-major)."""
@@ -49,24 +57,23 @@ def channel_order(maps: torch.Tensor, sort_by_mean: bool) -> list[int]:
     return torch.argsort(maps.float().mean(dim=(1, 2)), descending=True).tolist()
 
 
-def montage(maps: torch.Tensor, normalisation: str = "channel", colormap: str = "viridis",
+def montage(maps: torch.Tensor, normalisation: Normalisation | str = Normalisation.CHANNEL, colormap: str = "viridis",
             sort_by_mean: bool = False, page: int = 0, per_page: int = 64, min_tile: int = 48) -> Montage:
     """Return the channels of ``maps`` (C x H x W) tiled into one RGB image.
 
-    ``normalisation`` is "channel" (each tile stretched to its own min..max) or "shared" (one scale for
-    all, so brightness compares across channels). ``page`` selects channels page*per_page onwards.
+    ``normalisation`` is a :class:`Normalisation`. ``page`` selects channels page*per_page onwards.
 
     Raises:
         ValueError: ``maps`` is not 3-D, or ``normalisation`` / ``colormap`` is unknown.
     """
     if maps.dim() != 3:
         raise ValueError("maps must be C x H x W")
-    if normalisation not in ("channel", "shared"):
+    if normalisation not in tuple(Normalisation):
         raise ValueError("normalisation must be 'channel' or 'shared'")
     order = channel_order(maps, sort_by_mean)
     chosen = order[page * per_page: (page + 1) * per_page]
     data = maps[chosen].float().numpy()
-    if normalisation == "shared":
+    if normalisation == Normalisation.SHARED:
         low, high = float(maps.min()), float(maps.max())
         scaled = (data - low) / (high - low if high > low else 1.0)
     else:

@@ -29,7 +29,7 @@ class Option:
     (the Cost lab's inception padding: "'same' padding"), and a form shows it as a checkbox.
     """
 
-    kind: type
+    value_type: type
     default: Any
     low: float | None = None
     high: float | None = None
@@ -50,7 +50,7 @@ class Option:
             bounds = f" >= {self.low}"
         elif self.high is not None:
             bounds = f" <= {self.high}"
-        return f"{self.kind.__name__}{bounds} (default {default})"
+        return f"{self.value_type.__name__}{bounds} (default {default})"
 
     def parse(self, name: str, value: Any) -> Any:
         """Return ``value`` converted to this option's type and checked against its bounds.
@@ -72,7 +72,7 @@ class Option:
         return converted
 
     def _convert(self, value: Any) -> Any:
-        if self.kind is bool:
+        if self.value_type is bool:
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()
@@ -81,7 +81,7 @@ class Option:
             if text in _FALSE:
                 return False
             raise ValueError(value)
-        if self.kind is int:
+        if self.value_type is int:
             if isinstance(value, bool):
                 raise TypeError(value)
             if isinstance(value, float):
@@ -89,11 +89,11 @@ class Option:
                     raise ValueError(value)
                 return int(value)
             return int(str(value).strip())
-        if self.kind is float:
+        if self.value_type is float:
             if isinstance(value, bool):
                 raise TypeError(value)
             number = float(value)
             if number != number or number in (float("inf"), float("-inf")):
                 raise ValueError(value)
             return number
-        return self.kind(value)
+        return self.value_type(value)

@@ -263,7 +263,7 @@ _json_values = hs.recursive(
 def _near(option: Any) -> hs.SearchStrategy:
     if option.choices is not None:
         return hs.sampled_from(option.choices)
-    if option.kind is int:
+    if option.value_type is int:
         return hs.integers(int(option.low) - 2, int(option.high) + 2)
     return hs.floats(option.low - 0.1, option.high + 0.1)
 

@@ -192,7 +192,7 @@ def test_each_declared_option_table_is_its_builders_signature_and_every_size_sha
     for spec in SPECS.values():
         signature = inspect.signature(spec.builder).parameters
         assert {k: p.default for k, p in signature.items()} == {k: o.default for k, o in spec.options.items()}
-        assert list(signature) == list(spec.options) and all(o.kind is int for o in spec.options.values())
+        assert list(signature) == list(spec.options) and all(o.value_type is int for o in spec.options.values())
         assert {sweep.setting for sweep in spec.sweeps} <= set(spec.options)
         for key, option in spec.options.items():
             assert (option.low, option.high) == (all_settings()[key].low, all_settings()[key].high) == \

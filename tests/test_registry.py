@@ -9,7 +9,7 @@ import torch
 import torchvision
 
 from explorer.errors import InvalidOptionError, UnknownArchitectureError
-from explorer.zoo import build, get_spec, list_architectures
+from explorer.zoo import EntryType, build, get_spec, list_architectures
 from explorer.zoo.efficientnet_scaled import compound_scaling
 from explorer.zoo.families import FAMILIES
 
@@ -37,7 +37,7 @@ def test_torchvision_entries_use_the_resolution_of_their_default_weights():
 def test_hand_written_and_block_entries_exist():
     names = set(list_architectures())
     assert {"lenet5", "lenet5_modern", "alexnet_2012", "mobilenet_v1", "efficientnet", *BLOCKS} <= names
-    assert set(list_architectures(kind="block")) == set(BLOCKS)
+    assert set(list_architectures(EntryType.BLOCK)) == set(BLOCKS)
 
 
 def test_classics_come_first_in_time_order():

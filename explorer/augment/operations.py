@@ -146,16 +146,16 @@ def _parse(op: str, name: str, option: Option, value: Any) -> Any:
     Raises:
         AugmentError: the value has the wrong type, is not finite, or lies outside the option's range.
     """
-    if option.kind in (int, float):
+    if option.value_type in (int, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise AugmentError(f"{op}: {name} must be a number, not {show(value)}.")
         if isinstance(value, float) and not math.isfinite(value):
             raise AugmentError(f"{op}: {name} must be a finite number, not {show(value)}.")
-        if option.kind is int and isinstance(value, float) and not value.is_integer():
+        if option.value_type is int and isinstance(value, float) and not value.is_integer():
             raise AugmentError(f"{op}: {name} must be a whole number, not {show(value)}.")
         if abs(value) >= 10 ** MAX_DIGITS:  # beyond every range, and beyond what float() and str() take
             raise AugmentError(f"{op}: {name} must be {option.describe()}, not {show(value)}.")
-    elif option.kind is str and not isinstance(value, str):
+    elif option.value_type is str and not isinstance(value, str):
         raise AugmentError(f"{op}: {name} must be {option.describe()}, not {show(value)}.")
     try:
         return option.parse(name, value)

@@ -10,7 +10,7 @@ from torch import nn
 
 from explorer import charts, paging
 from explorer.activations import first_conv_weight
-from explorer.montage import COLORMAPS, as_jpeg, channel_statistics, filter_tiles, montage, overlay
+from explorer.montage import COLORMAPS, Normalisation, as_jpeg, channel_statistics, filter_tiles, montage, overlay
 from explorer.ui import state
 from explorer.units import format_shape
 
@@ -23,9 +23,9 @@ def activation_views(activation: torch.Tensor, view: Image.Image, network: str, 
         return
     count = activation.shape[0]
     controls = st.columns(4)
-    normalisation = controls[0].radio("Normalise", ["channel", "shared"], horizontal=True,
+    normalisation = controls[0].radio("Normalise", list(Normalisation), horizontal=True,
                                       help="channel: each tile uses its own range; shared: one range for all",
-                                      **state.bind("feature_maps.normalise", "channel"))
+                                      **state.bind("feature_maps.normalise", Normalisation.CHANNEL))
     colormap = controls[1].selectbox("Colormap", COLORMAPS, **state.bind("feature_maps.colormap", COLORMAPS[0],
                                                                           lambda name: name in COLORMAPS))
     sort = controls[2].checkbox("Sort by mean activation", **state.bind("feature_maps.sort", False))
@@ -50,5 +50,6 @@ def first_layer_filters(model: nn.Module) -> None:
     """Show the filters of the model's first 2-D convolution in a collapsed section (nothing if it has none)."""
     conv = first_conv_weight(model)
     if conv is not None:
-        with st.expander(f"First-layer filters ({conv[0]}: {format_shape(conv[1].shape, drop_batch=False)})", expanded=False):
+        shape = format_shape(conv[1].shape, drop_batch=False)
+        with st.expander(f"First-layer filters ({conv[0]}: {shape})", expanded=False):
             st.image(filter_tiles(conv[1]), caption="Each tile is one filter; colour when the input has 3 channels")

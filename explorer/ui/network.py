@@ -155,9 +155,9 @@ def option_widget(name: str, option: Option, binding: dict[str, Any]) -> Any:
     help_text = option.help or None
     if option.choices is not None:
         return st.selectbox(label, list(option.choices), help=help_text, **binding)
-    if option.kind is bool:
+    if option.value_type is bool:
         return st.checkbox(label, help=help_text, **binding)
-    if option.kind is int:
+    if option.value_type is int:
         return int(st.number_input(label, min_value=None if option.low is None else int(option.low),
                                    max_value=None if option.high is None else int(option.high),
                                    step=1, help=help_text, **binding))

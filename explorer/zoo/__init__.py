@@ -15,22 +15,24 @@ from explorer.zoo import (  # noqa: F401 (register)
     lenet_1998,
     mobilenet_v1,
 )
-from explorer.zoo.registry import ArchitectureSpec, Option, Origin, all_specs, get_spec
+from explorer.zoo.registry import ArchitectureSpec, EntryType, Option, Origin, all_specs, get_spec
 from explorer.zoo.torchvision_models import register_torchvision_models
 
 register_torchvision_models()
 
-__all__ = ["ArchitectureSpec", "Option", "Origin", "build", "get_spec", "list_architectures", "search"]
+__all__ = ["ArchitectureSpec", "EntryType", "Option", "Origin", "build", "get_spec", "list_architectures", "search"]
 
 
-def list_architectures(kind: str | None = None) -> list[str]:
+def list_architectures(entry_type: EntryType | str | None = None) -> list[str]:
     """Return every registered name: the course's classics in time order first, then the rest by name.
 
-    ``kind`` restricts the list to "network" or "block" entries.
+    ``entry_type`` restricts the list to networks or to blocks.
     """
-    specs = [s for s in all_specs().values() if kind is None or s.kind == kind]
-    rest = sorted((s for s in specs if not s.classic), key=lambda s: (s.kind != "network", s.family, s.name))
-    return [name for name in classics() if kind is None or get_spec(name).kind == kind] + [s.name for s in rest]
+    specs = [s for s in all_specs().values() if entry_type is None or s.entry_type == entry_type]
+    rest = sorted((s for s in specs if not s.classic),
+                  key=lambda s: (s.entry_type != EntryType.NETWORK, s.family, s.name))
+    return [name for name in classics() if entry_type is None or get_spec(name).entry_type == entry_type] \
+        + [s.name for s in rest]
 
 
 def classics() -> list[str]:

@@ -15,9 +15,9 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from explorer.errors import InvalidOptionError
 from explorer.zoo.mobilenet_v1 import DepthwiseSeparable
-from explorer.zoo.registry import Option, register
+from explorer.zoo.registry import EntryType, Option, register
 
-_BLOCK = dict(kind="block")
+_BLOCK = dict(entry_type=EntryType.BLOCK)
 
 
 def _channels(default: int, help: str = "") -> Option:

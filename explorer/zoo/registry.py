@@ -28,6 +28,13 @@ class Origin(StrEnum):
     HAND_WRITTEN = "hand-written"  # written for ConvNet Explorer (explorer/zoo/)
 
 
+class EntryType(StrEnum):
+    """What a registry entry is."""
+
+    NETWORK = "network"  # a whole classifier
+    BLOCK = "block"  # a building block (a residual block, an inception module, ...)
+
+
 @dataclass(frozen=True)
 class ArchitectureSpec:
     """Everything the app knows about one architecture, and how to build it."""
@@ -44,7 +51,7 @@ class ArchitectureSpec:
     options: dict[str, Option] = field(default_factory=dict)
     explanation: str = ""
     key_idea: str = ""
-    kind: str = "network"  # "network" (a whole classifier) or "block" (a building block)
+    entry_type: EntryType = EntryType.NETWORK
     classic: bool = False  # one of the course's classics, shown first
     origin: Origin = Origin.HAND_WRITTEN
     input_shape_fn: Callable[[dict[str, Any]], Shape] | None = None
