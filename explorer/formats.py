@@ -1,21 +1,74 @@
-"""Renderings of a ModelReport: a pandas DataFrame, a torchinfo-like table, CSV, Markdown, LaTeX and JSON."""
+"""Renderings of a ModelReport: a pandas DataFrame, a torchinfo-like table, CSV, Markdown, LaTeX and JSON; and
+the table of a Cost lab comparison. The labels of the layer table's columns and of the totals are defined here
+once, for the CLI, the downloads and the pages."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 from explorer.analysis import ROLE_EXPLANATIONS, ModelReport, RowRole
 from explorer.units import format_pair, format_shape, human, human_bytes
 
 FORMATS = ("table", "json", "csv", "markdown", "latex")
 
-# Columns of the exported layer table, in order (frame column -> header).
-EXPORT_COLUMNS = {
-    "name": "Layer", "type": "Type", "depth": "Depth", "input_shape": "Input (CxHxW)",
-    "output_shape": "Output (CxHxW)", "kernel": "Kernel", "stride": "Stride", "padding": "Padding",
-    "groups": "Groups", "params": "Params", "trainable_params": "Trainable", "frozen_params": "Frozen",
-    "macs": "MACs", "flops": "FLOPs (2xMACs)", "connections": "Connections", "output_bytes": "Output bytes",
-    "receptive_field": "Receptive field", "jump": "Jump", "role": "Row",
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the layer table: its key in to_frame(), its header, and the page's tooltip."""
+
+    key: str
+    label: str
+    help: str = ""
+    count: bool = False  # an exact whole number (the page shows it with thousands separators)
+    page_label: str = ""  # the page's header where it differs from the downloads' (which must stay as they are)
+
+
+COLUMNS = {column.key: column for column in (
+    Column("layer", "Layer", "Indented by depth; full path in 'name'"),  # the page's, derived from name and depth
+    Column("name", "Layer", page_label="Module path"),
+    Column("type", "Type"),
+    Column("depth", "Depth"),
+    Column("input_shape", "Input (CxHxW)"),
+    Column("output_shape", "Output (CxHxW)"),
+    Column("kernel", "Kernel"),
+    Column("stride", "Stride"),
+    Column("padding", "Padding"),
+    Column("groups", "Groups"),
+    Column("params", "Params", "the row's module with everything inside it", count=True),
+    Column("trainable_params", "Trainable", count=True, page_label="Trainable params"),
+    Column("frozen_params", "Frozen", count=True, page_label="Frozen params"),
+    Column("macs", "MACs", "multiply-accumulates", count=True),
+    Column("flops", "FLOPs (2xMACs)", count=True),
+    Column("connections", "Connections", "LeCun's count: MACs plus bias additions. Connections per parameter shows "
+                                         "weight sharing.", count=True),
+    Column("share_of_macs", "Share of MACs"),
+    Column("output_bytes", "Output bytes", count=True),
+    Column("receptive_field", "Receptive field", "input pixels one output value can see"),
+    Column("jump", "Jump"),
+    Column("role", "Row"),
+    Column("note", "Note", "for rows that are not plain module calls"),
+)}
+# The columns of the CSV, Markdown and LaTeX downloads, in order, and those the Architecture page shows.
+EXPORTED = ("name", "type", "depth", "input_shape", "output_shape", "kernel", "stride", "padding", "groups", "params",
+            "trainable_params", "frozen_params", "macs", "flops", "connections", "output_bytes", "receptive_field",
+            "jump", "role")
+SHOWN = ("layer", "type", "note", "output_shape", "kernel", "stride", "padding", "groups", "params", "trainable_params",
+         "frozen_params", "macs", "flops", "connections", "share_of_macs", "output_bytes", "receptive_field",
+         "input_shape", "name")
+
+# The totals' labels (ModelReport attribute -> label), in the order the text table and Markdown list them.
+TOTAL_LABELS = {
+    "input_shape": "Input shape",
+    "output_shape": "Output shape",
+    "total_params": "Total params",
+    "trainable_params": "Trainable params",
+    "frozen_params": "Frozen params",
+    "total_macs": "MACs (multiply-accumulates)",
+    "total_flops": "FLOPs (= 2 x MACs)",
+    "activation_bytes": "Activation memory (batch 1)",
+    "param_bytes": "Parameter memory",
 }
 
 
@@ -62,7 +115,7 @@ def to_frame(report: ModelReport, depth: int | None = None):
 
 
 def _export_frame(report: ModelReport, depth: int | None):
-    return to_frame(report, depth)[list(EXPORT_COLUMNS)].rename(columns=EXPORT_COLUMNS)
+    return to_frame(report, depth)[list(EXPORTED)].rename(columns={key: COLUMNS[key].label for key in EXPORTED})
 
 
 def to_csv(report: ModelReport, depth: int | None = None) -> str:
@@ -107,18 +160,19 @@ def _cell(value) -> str:
 
 
 def totals(report: ModelReport) -> dict[str, str]:
-    """Return the report's totals as labelled, exact strings (the same labels everywhere)."""
-    return {
-        "Input shape": format_shape(report.input_shape, drop_batch=False),
-        "Output shape": format_shape(report.output_shape, drop_batch=False),
-        "Total params": f"{report.total_params:,}",
-        "Trainable params": f"{report.trainable_params:,}",
-        "Frozen params": f"{report.frozen_params:,}",
-        "MACs (multiply-accumulates)": f"{report.total_macs:,} ({human(report.total_macs)})",
-        "FLOPs (= 2 x MACs)": f"{report.total_flops:,} ({human(report.total_flops)})",
-        "Activation memory (batch 1)": f"{report.activation_bytes:,} bytes ({human_bytes(report.activation_bytes)})",
-        "Parameter memory": f"{report.param_bytes:,} bytes ({human_bytes(report.param_bytes)})",
+    """Return the report's totals as exact strings under TOTAL_LABELS (the labels the page uses too)."""
+    values = {
+        "input_shape": format_shape(report.input_shape, drop_batch=False),
+        "output_shape": format_shape(report.output_shape, drop_batch=False),
+        "total_params": f"{report.total_params:,}",
+        "trainable_params": f"{report.trainable_params:,}",
+        "frozen_params": f"{report.frozen_params:,}",
+        "total_macs": f"{report.total_macs:,} ({human(report.total_macs)})",
+        "total_flops": f"{report.total_flops:,} ({human(report.total_flops)})",
+        "activation_bytes": f"{report.activation_bytes:,} bytes ({human_bytes(report.activation_bytes)})",
+        "param_bytes": f"{report.param_bytes:,} bytes ({human_bytes(report.param_bytes)})",
     }
+    return {TOTAL_LABELS[key]: values[key] for key in TOTAL_LABELS}
 
 
 def to_table(report: ModelReport, depth: int | None = None) -> str:
@@ -167,18 +221,36 @@ def render(report: ModelReport, fmt: str, depth: int | None = None) -> str:
     return renderers[fmt](report, depth)
 
 
-def cost_table(comparison) -> str:
+TOTAL_STAGE = "(total)"  # the stage of a variant's own row in cost_rows
+COST_COUNTS = ("MACs", "FLOPs (2xMACs)", "params", "params with bias")  # cost_rows' exact whole numbers
+
+
+def cost_rows(comparison: Any) -> list[dict[str, Any]]:
+    """Return the table of a comparison (explorer.costs.Comparison), one dict per row: each variant's own row
+    (stage TOTAL_STAGE), then one row per stage. The Cost lab shows it; cost_table prints it."""
+    rows = []
+    for name, variant in comparison.variants.items():
+        for stage in (None, *variant.all_stages):
+            part = variant if stage is None else stage
+            rows.append({"variant": name, "stage": TOTAL_STAGE if stage is None else stage.name, "MACs": part.macs,
+                         "FLOPs (2xMACs)": 2 * part.macs, "params": part.params,
+                         "params with bias": part.params_with_bias,
+                         "output (CxHxW)": format_shape(part.output_shape, drop_batch=False)})
+    return rows
+
+
+def cost_table(comparison: Any) -> str:
     """Return a comparison (explorer.costs.Comparison) as a text table: variants, their stages, the ratio."""
     lines = [comparison.title, f"input {format_shape(comparison.input_shape, drop_batch=False)} (CxHxW)", ""]
     header = f"{'variant / stage':34}{'MACs':>16}{'FLOPs (2xMACs)':>18}{'params':>12}{'params+bias':>13}  output"
     lines += [header, "-" * len(header)]
-    for name, variant in comparison.variants.items():
-        lines.append(f"{name:34}{variant.macs:>16,}{variant.flops:>18,}{variant.params:>12,}"
-                     f"{variant.params_with_bias:>13,}  {format_shape(variant.output_shape, drop_batch=False)}")
-        for stage in variant.all_stages:
-            lines.append(f"  {stage.name:32}{stage.macs:>16,}{2 * stage.macs:>18,}{stage.params:>12,}"
-                         f"{stage.params_with_bias:>13,}  {format_shape(stage.output_shape, drop_batch=False)}")
-        if variant.note:
-            lines.append(f"  ({variant.note})")
+    rows = cost_rows(comparison)
+    for index, row in enumerate(rows):
+        label = row["variant"] if row["stage"] == TOTAL_STAGE else "  " + row["stage"]
+        lines.append(f"{label:34}{row['MACs']:>16,}{row['FLOPs (2xMACs)']:>18,}{row['params']:>12,}"
+                     f"{row['params with bias']:>13,}  {row['output (CxHxW)']}")
+        note = comparison.variants[row["variant"]].note
+        if note and (index + 1 == len(rows) or rows[index + 1]["stage"] == TOTAL_STAGE):  # after its last stage
+            lines.append(f"  ({note})")
     lines += ["", f"ratio {comparison.candidate} / {comparison.baseline} (MACs): {comparison.ratio:.4f}"]
     return "\n".join(lines) + "\n"

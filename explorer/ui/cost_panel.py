@@ -19,6 +19,7 @@ from explorer.costs import (
     sweeps,
 )
 from explorer.errors import ExplorerError
+from explorer.formats import COST_COUNTS, cost_rows
 from explorer.ui import state
 from explorer.ui.messages import show_error
 from explorer.ui.network import option_widget
@@ -41,20 +42,6 @@ def _inputs(name: str) -> dict[str, Any]:
         with column:
             values[key] = option_widget(key, option, binding)
     return values
-
-
-def _table(comparison: Comparison) -> pd.DataFrame:
-    rows = []
-    for variant_name, variant in comparison.variants.items():
-        rows.append({"variant": variant_name, "stage": "(total)", "MACs": variant.macs, "FLOPs (2xMACs)": variant.flops,
-                     "params": variant.params, "params with bias": variant.params_with_bias,
-                     "output (CxHxW)": "x".join(map(str, variant.output_shape))})
-        for stage in variant.all_stages:
-            rows.append({"variant": variant_name, "stage": stage.name, "MACs": stage.macs,
-                         "FLOPs (2xMACs)": 2 * stage.macs, "params": stage.params,
-                         "params with bias": stage.params_with_bias,
-                         "output (CxHxW)": "x".join(map(str, stage.output_shape))})
-    return pd.DataFrame(rows)
 
 
 def comparison_panel(name: str, device: str) -> None:
@@ -84,9 +71,8 @@ def comparison_panel(name: str, device: str) -> None:
         labelled_metric(f"ratio {comparison.candidate} / {comparison.baseline}", f"{comparison.ratio:.4f}")
         labelled_metric(f"{comparison.candidate} weights", f"{cand.params:,}",
                         help=f"without biases; {comparison.baseline}: {base.params:,}")
-    st.dataframe(_table(comparison), hide_index=True, width="stretch", column_config={
-        column: st.column_config.NumberColumn(format="localized")
-        for column in ("MACs", "FLOPs (2xMACs)", "params", "params with bias")})
+    st.dataframe(pd.DataFrame(cost_rows(comparison)), hide_index=True, width="stretch", column_config={
+        column: st.column_config.NumberColumn(format="localized") for column in COST_COUNTS})
     charted = sweeps(name, values)
     columns = st.columns(1 + len(charted))
     columns[0].plotly_chart(charts.cost_by_stage(comparison), key=f"cost:{name}:stages")

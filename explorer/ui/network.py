@@ -226,8 +226,8 @@ def architecture_picker(custom_input: bool = True) -> ArchitectureChoice:
                                                        int(network["input"][1]), lambda v: _set_size(1, v)))
             input_shape = (default_shape[0], int(height), int(width))
     elif network["input"] is not None:
-        st.caption(f"The input size {format_shape(network['input'], drop_batch=False)} chosen on the Architecture page is "
-                   f"not used here: this page feeds the network the size its preprocessing makes (listed below). "
+        st.caption(f"The input size {format_shape(network['input'], drop_batch=False)} chosen on the Architecture page "
+                   f"is not used here: this page feeds the network the size its preprocessing makes (listed below). "
                    f"It stays chosen for the Architecture page.")
 
     wanted = url_of(network)

@@ -13,6 +13,7 @@ from PIL import Image
 from explorer.analysis import ModelReport
 from explorer.devices import DeviceUnavailableError, available_devices, resolve_device
 from explorer.errors import ExplorerError
+from explorer.formats import TOTAL_LABELS
 from explorer.images import MAX_BYTES, NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
 from explorer.weights import (
     MAX_STATE_DICT_BYTES,
@@ -70,22 +71,23 @@ def labelled_metric(label: str, value: str, caption: str = "", help: str | None 
 
 
 def show_totals(report: ModelReport) -> None:
-    """Show the report's totals as metrics: params, MACs, FLOPs, memory and shapes, each with exact figures."""
+    """Show the report's totals as metrics: params, MACs, FLOPs, memory and shapes, each with exact figures, under
+    the labels the CLI and the downloads use (explorer.formats.TOTAL_LABELS)."""
     with metric_row():
         labelled_metric("Parameters", human(report.total_params),
                         f"{report.total_params:,} · trainable {report.trainable_params:,} · "
                         f"frozen {report.frozen_params:,}",
                         help=f"{report.total_params:,} in all: {report.trainable_params:,} trainable, "
                              f"{report.frozen_params:,} frozen")
-        labelled_metric("MACs (multiply-accumulates)", human(report.total_macs), f"{report.total_macs:,} MACs",
+        labelled_metric(TOTAL_LABELS["total_macs"], human(report.total_macs), f"{report.total_macs:,} MACs",
                         help="Multiply-accumulates of convolutions, linear layers, matmuls and attention, batch 1")
-        labelled_metric("FLOPs (= 2 x MACs)", human(report.total_flops), f"{report.total_flops:,} FLOPs",
+        labelled_metric(TOTAL_LABELS["total_flops"], human(report.total_flops), f"{report.total_flops:,} FLOPs",
                         help="Each multiply-accumulate is two floating-point operations")
-        labelled_metric("Activation memory (batch 1)", human_bytes(report.activation_bytes),
+        labelled_metric(TOTAL_LABELS["activation_bytes"], human_bytes(report.activation_bytes),
                         f"{report.activation_bytes:,} bytes",
                         help="Sum of the distinct outputs of the leaf layers at batch 1 (float32)")
-        labelled_metric("Parameter memory", human_bytes(report.param_bytes), f"{report.param_bytes:,} bytes")
-        labelled_metric("Output shape (CxHxW)", format_shape(report.output_shape),
+        labelled_metric(TOTAL_LABELS["param_bytes"], human_bytes(report.param_bytes), f"{report.param_bytes:,} bytes")
+        labelled_metric(f"{TOTAL_LABELS['output_shape']} (CxHxW)", format_shape(report.output_shape),
                         f"input {format_shape(report.input_shape)}, batch 1")
 
 
