@@ -11,7 +11,7 @@ import sys
 from typing import Any, Sequence
 
 from explorer.errors import ExplorerError, InputShapeError, InvalidOptionError
-from explorer.units import format_shape
+from explorer.units import format_shape, parse_shape
 
 EXIT_USAGE = 2
 
@@ -23,17 +23,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message}. Run `python -m {self.prog} --help` for usage.\n")
 
 
-def parse_shape(text: str) -> tuple[int, int, int]:
-    """Return (C, H, W) from text such as ``3,224,224`` or ``3x224x224``.
+def input_shape_argument(text: str) -> tuple[int, int, int]:
+    """Return (C, H, W) from --input-shape's text, such as ``3,224,224`` or ``3x224x224`` (analyze checks the bounds).
 
     Raises:
-        InputShapeError: the text is not three positive whole numbers.
+        InputShapeError: the text is not three whole numbers.
     """
-    parts = [p for p in text.replace("x", ",").replace(" ", "").split(",") if p]
     try:
-        dims = tuple(int(p) for p in parts)
+        dims = parse_shape(text)
     except ValueError:
-        raise InputShapeError(f"The input shape must be three whole numbers C,H,W such as 3,224,224, not {text!r}.") from None
+        dims = ()
     if len(dims) != 3:
         raise InputShapeError(f"The input shape must be three whole numbers C,H,W such as 3,224,224, not {text!r}.")
     return dims  # type: ignore[return-value]
@@ -98,7 +97,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     from explorer.analysis import analyze
     from explorer.formats import render
 
-    shape = parse_shape(args.input_shape) if args.input_shape else None
+    shape = input_shape_argument(args.input_shape) if args.input_shape else None
     report = analyze(args.arch, shape, **parse_settings(args.set))
     sys.stdout.write(render(report, args.format, args.depth))
     return 0

@@ -1,4 +1,5 @@
-"""Units and formatting shared by every output: shapes as CxHxW, counts with k/M/G/T, bytes in KiB/MiB/GiB.
+"""Units and formatting shared by every output: shapes as CxHxW, counts with k/M/G/T, bytes in KiB/MiB/GiB;
+and a shape read back from text (parse_shape), for the CLI's --input-shape and a link's input.
 
 A leaf module (it imports nothing from explorer), so the core, the CLI and the pages format alike.
 """
@@ -14,6 +15,18 @@ def format_shape(shape: Sequence[int] | None, drop_batch: bool = True) -> str:
         return ""
     dims = shape[1:] if drop_batch and len(shape) > 1 else shape
     return "x".join(str(d) for d in dims)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """Return the whole numbers of a shape written as format_shape writes it ("3x224x224") or with commas
+    ("3,224,224"); spaces around the numbers and the case of the x do not matter. Callers check the count
+    and the bounds, and word the error for what they read.
+
+    Raises:
+        ValueError: a part is not a whole number.
+    """
+    parts = [part for part in str(text).lower().replace(",", "x").split("x") if part.strip()]
+    return tuple(int(part) for part in parts)
 
 
 def format_pair(value: Any) -> str:

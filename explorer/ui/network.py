@@ -15,15 +15,15 @@ from typing import Any
 
 import streamlit as st
 
+from explorer.analysis import MAX_INPUT_SIDE
 from explorer.errors import ExplorerError, InvalidOptionError
 from explorer.ui import state
 from explorer.ui.messages import MAX_VALUE, cut, show_error
 from explorer.options import Option
-from explorer.units import format_shape
+from explorer.units import format_shape, parse_shape
 from explorer.zoo import ArchitectureSpec, get_spec, list_architectures
 
 DEFAULT_ARCHITECTURE = "lenet5"
-MAX_SIDE = 8192
 NETWORK = "network"
 URL_WRITTEN = "network.url_written"  # the query parameters the app itself wrote last
 MAX_NOTES = 8  # notes shown for one link; the values past them are counted in one more
@@ -63,20 +63,19 @@ def current_network() -> dict[str, Any]:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """Return (H, W) from ``HxW`` (or ``CxHxW``).
+    """Return (H, W) from a link's ``HxW`` (or ``CxHxW``).
 
     Raises:
-        InvalidOptionError: the text is not two sides from 1 to MAX_SIDE.
+        InvalidOptionError: the text is not two sides from 1 to MAX_INPUT_SIDE.
     """
-    parts = [p for p in str(text).lower().replace(",", "x").split("x") if p.strip()]
     try:
-        dims = [int(p) for p in parts]
+        dims = parse_shape(text)
     except ValueError:
-        dims = []
+        dims = ()
     if len(dims) == 3:
         dims = dims[1:]
-    if len(dims) != 2 or not all(1 <= d <= MAX_SIDE for d in dims):
-        raise InvalidOptionError(f"The input size must be written HxW with sides from 1 to {MAX_SIDE}, "
+    if len(dims) != 2 or not all(1 <= d <= MAX_INPUT_SIDE for d in dims):
+        raise InvalidOptionError(f"The input size must be written HxW with sides from 1 to {MAX_INPUT_SIDE}, "
                                  f"not {_echo(text)}.")
     return dims[0], dims[1]
 
@@ -218,10 +217,10 @@ def architecture_picker(custom_input: bool = True) -> ArchitectureChoice:
                                            lambda on: _set(input=tuple(default_shape[1:]) if on else None)))
         if custom and network["input"] is not None:
             left, right = st.columns(2)
-            height = left.number_input("input height", min_value=1, max_value=MAX_SIDE, step=1,
+            height = left.number_input("input height", min_value=1, max_value=MAX_INPUT_SIDE, step=1,
                                        **state.bind_to(state.widget_key(f"network.height.{name}"),
                                                        int(network["input"][0]), lambda v: _set_size(0, v)))
-            width = right.number_input("input width", min_value=1, max_value=MAX_SIDE, step=1,
+            width = right.number_input("input width", min_value=1, max_value=MAX_INPUT_SIDE, step=1,
                                        **state.bind_to(state.widget_key(f"network.width.{name}"),
                                                        int(network["input"][1]), lambda v: _set_size(1, v)))
             input_shape = (default_shape[0], int(height), int(width))
