@@ -5,6 +5,20 @@ Markdown with KaTeX (``$...$``) and its own directives (``:red[...]``, ``:materi
 that repeats something a person typed, linked or uploaded (a URL value, a file name, a key of an uploaded
 file) goes through :func:`plain`, and the ``show_*`` helpers here do that for a whole message. They also
 bound what a message repeats (see :func:`bounded`), so a 50,000-character link value is never echoed whole.
+
+One convention for a widget that cannot give what was asked (explorer/ui/ follows it; new widgets too):
+
+- Nothing usable, and the page cannot go on without it (no image yet, an unreadable file, a weights file
+  still to upload): one message here (show_error for something wrong, st.info for something still missing,
+  saying what to do) and the widget returns None; the page stops on None (``if picture is None: st.stop()``).
+- A usable fallback exists (pretrained weights that cannot be fetched, a device this machine lacks, a link's
+  value that cannot be used): one message that names the fallback ("random weights stay in use", "Using the
+  CPU", "was ignored"), and the widget returns the fallback.
+- Stored state that no longer fits (an option of another network, a number out of range): the default, without
+  a message, since nobody asked for it in this run (explorer.ui.state.bind).
+
+An ExplorerError raised by the core is caught by the page or panel around the call, shown with show_error, and
+that page or section stops; anything else is a bug and is not caught.
 """
 
 from __future__ import annotations

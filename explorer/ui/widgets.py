@@ -1,4 +1,5 @@
-"""Shared widgets: the device picker, the totals, the image input and the weights picker (state in explorer.ui.state)."""
+"""Shared widgets: the device picker, the totals, the image input and the weights picker (state in explorer.ui.state;
+what a widget does when it cannot give what was asked: explorer.ui.messages)."""
 
 from __future__ import annotations
 
@@ -258,7 +259,7 @@ def weights_picker(name: str, key: str) -> WeightsChoice | None:
             show_warning(str(error))
             source = WeightSource.RANDOM
         except ExplorerError as error:
-            show_error(str(error))
+            show_error(f"{error} Random weights are used instead.")
             source = WeightSource.RANDOM
         finally:
             bar.empty()
