@@ -177,7 +177,7 @@ def totals(report: ModelReport) -> dict[str, str]:
 
 def to_table(report: ModelReport, depth: int | None = None) -> str:
     """Return a torchinfo-style text table with labelled MACs and FLOPs columns and the totals."""
-    headers = ["Layer (type)", "Output shape", "Params", "MACs", "FLOPs (2xMACs)", "RF"]
+    headers = ["Layer (type)", "Output shape", *(COLUMNS[key].label for key in ("params", "macs", "flops")), "RF"]
     body = []
     for row in report.layers:
         if depth is not None and row.depth > depth:
