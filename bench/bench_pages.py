@@ -57,11 +57,11 @@ def main() -> None:
         cold.append(timed(lambda: open_page("efficientnet_b7")))
 
     at = open_page("vgg16")
-    at.selectbox(key="arch").set_value("resnet50").run()
+    at.selectbox(key="widget:network.arch").set_value("resnet50").run()
     warm = []
     for _ in range(args.repeats):
-        at.selectbox(key="arch").set_value("vgg16").run()
-        warm.append(timed(lambda: at.selectbox(key="arch").set_value("resnet50").run()))
+        at.selectbox(key="widget:network.arch").set_value("vgg16").run()
+        warm.append(timed(lambda: at.selectbox(key="widget:network.arch").set_value("resnet50").run()))
 
     print("| measurement | median s | min s | max s | target |")
     print("|---|---|---|---|---|")
