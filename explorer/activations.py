@@ -26,13 +26,9 @@ from torchvision.models.mobilenetv2 import InvertedResidual
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from explorer import budget
-from explorer.errors import ExplorerError
+from explorer.errors import CaptureError
 
 INCEPTION_MODULES = (GoogLeNetInception, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE)
-
-
-class CaptureError(ExplorerError):
-    """A capture request cannot be served (unknown point, not reached by the forward pass)."""
 
 
 @dataclass(frozen=True)

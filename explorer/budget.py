@@ -30,7 +30,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from explorer.bounded_cache import BoundedCache
-from explorer.errors import ExplorerError
+from explorer.errors import BudgetError
 from explorer.units import human_bytes
 
 MEMORY_ENV = "CONVNET_EXPLORER_MEMORY_MB"
@@ -44,10 +44,6 @@ DEFAULT_SECONDS = 60
 LIVE_TENSOR_FACTOR = 2
 WORKSPACE_BYTES = 64 * 2**20
 WAIT_SECONDS = 60.0
-
-
-class BudgetError(ExplorerError):
-    """A computation would need more memory or time than this server allows, or the server is busy."""
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ def _cmd_cost(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the CLI's argument parser."""
+    from explorer.formats import FORMATS
+
     parser = _Parser(prog="explorer", description="ConvNet Explorer: exact shapes, parameters and MACs of CNNs.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -131,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                          help="an architecture option, e.g. --set width_mult=0.5 (repeatable)")
     summary.add_argument("--depth", type=bounded_int(0, MAX_DEPTH), default=None, help="hide rows deeper than N")
-    summary.add_argument("--format", choices=("table", "json", "csv", "markdown", "latex"), default="table")
+    summary.add_argument("--format", choices=FORMATS, default="table")
     summary.set_defaults(run=_cmd_summary)
 
     from explorer.costs import COMPARISONS, all_settings

@@ -6,11 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from explorer.errors import ExplorerError
-
-
-class DeviceUnavailableError(ExplorerError):
-    """The requested device does not exist on this machine."""
+from explorer.errors import DeviceUnavailableError
 
 
 @dataclass(frozen=True)

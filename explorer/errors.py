@@ -47,3 +47,20 @@ class AugmentError(ExplorerError):
 
 class CostInputError(ExplorerError):
     """Sizes that give no valid convolution (zero, negative, empty output, indivisible groups)."""
+
+
+class DeviceUnavailableError(ExplorerError):
+    """The requested device does not exist on this machine."""
+
+
+class ImageLoadError(ExplorerError):
+    """The bytes are not an image we can read; the message says why in one sentence."""
+
+
+class CaptureError(ExplorerError):
+    """A capture request cannot be served (unknown point, not reached by the forward pass)."""
+
+
+class BudgetError(ExplorerError):
+    """A computation would need more memory or time than this server allows, or the server is busy."""
+

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from explorer.errors import ExplorerError
+from explorer.errors import ImageLoadError
 
 MAX_BYTES = 20 * 2**20
 MAX_PIXELS = 40_000_000  # well below Pillow's own 89.5 M-pixel bomb limit
@@ -31,10 +31,6 @@ _SIGNATURES = [
     (b"\x89HDF", "an HDF5 file"),
     (b"PK\x03\x04", "a ZIP archive"),
 ]
-
-
-class ImageLoadError(ExplorerError):
-    """The bytes are not an image we can read; the message says why in one sentence."""
 
 
 def _sniff_unsupported(data: bytes) -> str | None:

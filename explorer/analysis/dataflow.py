@@ -65,7 +65,6 @@ class Recorder:
     """Module hooks building the rows; only the analysing thread's calls are recorded."""
 
     def __init__(self, model: nn.Module, tracer: Tracer) -> None:
-        self.model = model
         self.tracer = tracer
         self.thread = threading.get_ident()
         self.names = {module: name for name, module in model.named_modules()}
