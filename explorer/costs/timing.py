@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from explorer import budget
+from explorer.bounded_cache import BoundedCache
 from explorer.costs.formulas import Comparison, Variant, _check_positive
 
 
@@ -52,9 +53,17 @@ BLOCKS = 7  # every variant gets the same number of timed blocks, interleaved so
 BLOCK_SECONDS = 0.03
 
 
+_VARIANT_COSTS: BoundedCache[budget.ForwardCost] = BoundedCache(lambda: 512)
+
+
 def variant_cost(variant: Variant, input_shape: tuple[int, int, int]) -> budget.ForwardCost:
-    """Return the memory a forward pass of ``variant``'s real module needs (explorer.budget)."""
-    return budget.cost_of(lambda: build_variant(variant), input_shape, f"The {variant.name} variant", variant.macs)
+    """Return the memory a forward pass of ``variant``'s real module needs (explorer.budget).
+
+    Predicted once per variant and input: the Cost lab checks every tab on each rerun, and measure() again.
+    """
+    key = (variant.name, tuple(variant.stages), variant.shortcut, variant.adds_input, tuple(input_shape))
+    return _VARIANT_COSTS.get(key, lambda: budget.cost_of(lambda: build_variant(variant), input_shape,
+                                                          f"The {variant.name} variant", variant.macs), 1)
 
 
 def _bytes_moved(variant: Variant, batch: int) -> int:
