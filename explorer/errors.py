@@ -64,3 +64,10 @@ class CaptureError(ExplorerError):
 class BudgetError(ExplorerError):
     """A computation would need more memory or time than this server allows, or the server is busy."""
 
+
+class CompareError(ExplorerError):
+    """A comparison that cannot be made: too few or too many networks, a --set that names none of them."""
+
+
+class ScalingError(ExplorerError):
+    """A compound-scaling request outside what can be built (a multiplier too large, no single-dimension match)."""
