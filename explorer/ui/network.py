@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -125,21 +125,6 @@ def url_of(network: dict[str, Any]) -> dict[str, str]:
     return wanted
 
 
-def _set(**changes: Any) -> None:
-    current_network().update(changes)
-
-
-def _set_option(name: str, value: Any) -> None:
-    current_network()["config"][name] = value
-
-
-def _set_size(index: int, value: int) -> None:
-    network = current_network()
-    size = list(network["input"] or (1, 1))
-    size[index] = int(value)
-    network["input"] = tuple(size)
-
-
 def architecture_label(name: str) -> str:
     """Return how pickers and lists name an architecture: registry name first, then display name, family, year."""
     # The registry name comes first: the picker's type-to-search ranks labels that start with the typed
@@ -181,6 +166,62 @@ def apply_link() -> None:
         st.session_state[URL_WRITTEN] = params
 
 
+def network_editor(model: Callable[[], dict[str, Any]], replace: Callable[[dict[str, Any]], None], prefix: str,
+                   custom_input: bool = True, label: str = "Architecture") -> ArchitectureChoice:
+    """Draw the picker of one network from its model (``{"arch", "config", "input"}``, see this module's docstring).
+
+    ``model()`` returns the dict to draw from and write to; ``replace(new)`` stores a new dict when another
+    architecture is picked. Widget keys start with ``widget:<prefix>.``, so several editors can share a page.
+    Returns the choice the widgets show (the input size only with ``custom_input``).
+    """
+    network = model()
+    names = list_architectures()
+    name = st.selectbox(label, names, format_func=architecture_label,
+                        help="Every torchvision classifier, the course's classics and its building blocks. "
+                             "Type a name to search.",
+                        **state.bind_to(state.widget_key(f"{prefix}.arch"), network["arch"],
+                                        lambda new: replace(fresh_network(new))))
+    spec = get_spec(name)
+    config = dict(network["config"])
+
+    def set_option(option_name: str, value: Any) -> None:
+        model()["config"][option_name] = value
+
+    def set_size(index: int, value: int) -> None:
+        size = list(model()["input"] or (1, 1))
+        size[index] = int(value)
+        model()["input"] = tuple(size)
+
+    if spec.options:
+        columns = st.columns(min(4, len(spec.options) + 1))
+        for index, (option_name, option) in enumerate(spec.options.items()):
+            binding = state.bind_to(state.widget_key(f"{prefix}.option.{name}.{option_name}"), config[option_name],
+                                    lambda new, key=option_name: set_option(key, new))
+            with columns[index % len(columns)]:
+                config[option_name] = option_widget(option_name, option, binding)
+        if config != spec.resolve_config():
+            st.button("Reset options to the defaults", icon=":material/restart_alt:",
+                      on_click=lambda: model().update(config=spec.resolve_config()),
+                      key=state.widget_key(f"{prefix}.reset"))
+
+    default_shape = spec.default_input_shape(config)
+    input_shape = None
+    if custom_input:
+        custom = st.toggle(f"Custom input size (default {format_shape((1, *default_shape))})",
+                           **state.bind_to(state.widget_key(f"{prefix}.custom.{name}"), network["input"] is not None,
+                                           lambda on: model().update(input=tuple(default_shape[1:]) if on else None)))
+        if custom and network["input"] is not None:
+            left, right = st.columns(2)
+            height = left.number_input("input height", min_value=1, max_value=MAX_INPUT_SIDE, step=1,
+                                       **state.bind_to(state.widget_key(f"{prefix}.height.{name}"),
+                                                       int(network["input"][0]), lambda v: set_size(0, v)))
+            width = right.number_input("input width", min_value=1, max_value=MAX_INPUT_SIDE, step=1,
+                                       **state.bind_to(state.widget_key(f"{prefix}.width.{name}"),
+                                                       int(network["input"][1]), lambda v: set_size(1, v)))
+            input_shape = (default_shape[0], int(height), int(width))
+    return ArchitectureChoice(spec, config, input_shape)
+
+
 def architecture_picker(custom_input: bool = True) -> ArchitectureChoice:
     """Draw the picker from the current network (its options and, with ``custom_input``, the input size).
 
@@ -189,42 +230,10 @@ def architecture_picker(custom_input: bool = True) -> ArchitectureChoice:
     """
     apply_link()
     params = st.query_params.to_dict()
+    choice = network_editor(current_network, lambda new: st.session_state.update({NETWORK: new}), NETWORK,
+                            custom_input)
     network = current_network()
-    names = list_architectures()
-    name = st.selectbox("Architecture", names, format_func=architecture_label,
-                        help="Every torchvision classifier, the course's classics and its building blocks. "
-                             "Type a name to search.",
-                        **state.bind_to(state.widget_key("network.arch"), network["arch"],
-                                        lambda new: st.session_state.update({NETWORK: fresh_network(new)})))
-    spec = get_spec(name)
-    config = dict(network["config"])
-    if spec.options:
-        columns = st.columns(min(4, len(spec.options) + 1))
-        for index, (option_name, option) in enumerate(spec.options.items()):
-            binding = state.bind_to(state.widget_key(f"network.option.{name}.{option_name}"), config[option_name],
-                                    lambda new, key=option_name: _set_option(key, new))
-            with columns[index % len(columns)]:
-                config[option_name] = option_widget(option_name, option, binding)
-        if config != spec.resolve_config():
-            st.button("Reset options to the defaults", icon=":material/restart_alt:",
-                      on_click=lambda: _set(config=spec.resolve_config()), key=state.widget_key("network.reset"))
-
-    default_shape = spec.default_input_shape(config)
-    input_shape = None
-    if custom_input:
-        custom = st.toggle(f"Custom input size (default {format_shape((1, *default_shape))})",
-                           **state.bind_to(state.widget_key(f"network.custom.{name}"), network["input"] is not None,
-                                           lambda on: _set(input=tuple(default_shape[1:]) if on else None)))
-        if custom and network["input"] is not None:
-            left, right = st.columns(2)
-            height = left.number_input("input height", min_value=1, max_value=MAX_INPUT_SIDE, step=1,
-                                       **state.bind_to(state.widget_key(f"network.height.{name}"),
-                                                       int(network["input"][0]), lambda v: _set_size(0, v)))
-            width = right.number_input("input width", min_value=1, max_value=MAX_INPUT_SIDE, step=1,
-                                       **state.bind_to(state.widget_key(f"network.width.{name}"),
-                                                       int(network["input"][1]), lambda v: _set_size(1, v)))
-            input_shape = (default_shape[0], int(height), int(width))
-    elif network["input"] is not None:
+    if not custom_input and network["input"] is not None:
         st.caption(f"The input size {format_shape(network['input'], drop_batch=False)} chosen on the Architecture page "
                    f"is not used here: this page feeds the network the size its preprocessing makes (listed below). "
                    f"It stays chosen for the Architecture page.")
@@ -233,4 +242,4 @@ def architecture_picker(custom_input: bool = True) -> ArchitectureChoice:
     if params != wanted:
         st.query_params.from_dict(wanted)
     st.session_state[URL_WRITTEN] = wanted
-    return ArchitectureChoice(spec, config, input_shape)
+    return choice
