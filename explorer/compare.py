@@ -189,14 +189,20 @@ def compare_networks(entries: Sequence[Entry]) -> list[NetworkSummary]:
         ExplorerError: an entry cannot be analysed (unknown name, bad option, input too small).
     """
     _check_count(len(entries))
-    summaries = []
-    for entry in entries:
-        shape = None
-        if entry.input_size is not None:
-            channels = get_spec(entry.name).default_input_shape(entry.config)[0]
-            shape = (channels, *entry.input_size)
-        summaries.append(summarize(analyze(entry.name, shape, **entry.config)))
-    return summaries
+    return [summarize(analyze_entry(entry)) for entry in entries]
+
+
+def analyze_entry(entry: Entry) -> ModelReport:
+    """Return analyze()'s report of one entry (its input keeps the network's own number of channels).
+
+    Raises:
+        ExplorerError: the entry cannot be analysed (unknown name, bad option, input too small).
+    """
+    shape = None
+    if entry.input_size is not None:
+        channels = get_spec(entry.name).default_input_shape(entry.config)[0]
+        shape = (channels, *entry.input_size)
+    return analyze(entry.name, shape, **entry.config)
 
 
 def pareto_front(summaries: Sequence[NetworkSummary]) -> list[int]:
