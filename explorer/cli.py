@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m explorer list | summary``.
+"""Command-line interface: ``python -m explorer list | summary | cost | compare | diff``.
 
 Errors in what the user asked for print one sentence on stderr and exit with code 2.
 """
@@ -6,6 +6,8 @@ Errors in what the user asked for print one sentence on stderr and exit with cod
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 from typing import Any, Sequence
@@ -116,6 +118,71 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def aligned(rows: Sequence[Sequence[str]], left: int = 1) -> str:
+    """Return ``rows`` as text columns two spaces apart: the first ``left`` columns flush left, the rest right."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[i]) if i < left else cell.rjust(widths[i]) for i, cell in enumerate(row))
+             for row in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from explorer.compare import compare_networks, entries_from, pareto_front, table_rows
+
+    summaries = compare_networks(entries_from(args.arch, args.set))
+    if args.format == "json":
+        print(json.dumps({"architectures": [s.to_dict() for s in summaries]}, indent=2))
+    elif args.format == "csv":  # exact numbers: whole bytes, counts without separators (table_rows' exact form)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(table_rows(summaries, exact=True))
+        sys.stdout.write(out.getvalue())
+    elif args.format == "markdown":
+        header, *body = table_rows(summaries)
+        lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * len(summaries)]
+        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in body]
+        print("\n".join(lines))
+    else:
+        sys.stdout.write(aligned(table_rows(summaries)))
+        front = pareto_front(summaries)
+        if front:
+            print(f"\nBest top-1 for their MACs (Pareto front): {', '.join(summaries[i].label for i in front)}")
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from explorer.compare import analyze_entry, entries_from
+    from explorer.stages import diff_stages
+
+    entry_a, entry_b = entries_from([args.a, args.b], args.set)
+    diff = diff_stages(analyze_entry(entry_a), analyze_entry(entry_b))
+    if args.format == "json":
+        print(json.dumps(diff.to_dict(), indent=2))
+        return 0
+
+    def cells(stage: Any, name: str) -> str:
+        return "" if stage is None else f"{getattr(stage, name):,}"
+
+    def change(pair: Any, name: str) -> str:
+        delta = pair.delta(name)
+        return "" if delta is None else f"{delta:+,}"
+
+    rows = [["#", "A", "B", "output A", "output B", "blocks A", "blocks B", "+/-",
+             "params A", "params B", "+/-", "MACs A", "MACs B", "+/-"]]
+    for pair in diff.pairs:
+        rows.append([str(pair.index + 1), pair.a.label if pair.a else "-", pair.b.label if pair.b else "-",
+                     format_shape(pair.a.output_shape if pair.a else None),
+                     format_shape(pair.b.output_shape if pair.b else None),
+                     cells(pair.a, "blocks"), cells(pair.b, "blocks"), change(pair, "blocks"),
+                     cells(pair.a, "params"), cells(pair.b, "params"), change(pair, "params"),
+                     cells(pair.a, "macs"), cells(pair.b, "macs"), change(pair, "macs")])
+    print(f"A = {diff.a}, B = {diff.b}; +/- is B - A; blocks are the stage's units doing multiply-accumulates")
+    sys.stdout.write(aligned(rows, left=5))
+    print("The stages correspond one-to-one." if diff.corresponds else "The stages do not correspond one-to-one:")
+    for note in diff.notes:
+        print(f"- {note}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the CLI's argument parser."""
     from explorer.formats import FORMATS
@@ -145,6 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
                           default=None, metavar="N", help=f"{option.help}, {int(option.low)} to {int(option.high)}")
     cost.add_argument("--format", choices=("table", "json"), default="table")
     cost.set_defaults(run=_cmd_cost)
+
+    setting_help = "an option of one network, named or numbered from 1: resnet50:num_classes=10, 2:input=160x160"
+    compare = commands.add_parser("compare", help="2 to 8 networks side by side: params, MACs, depth, top-1")
+    compare.add_argument("arch", nargs="+", help="registry names (see `list`)")
+    compare.add_argument("--set", action="append", default=[], metavar="A:KEY=VALUE", help=setting_help)
+    compare.add_argument("--format", choices=("table", "json", "csv", "markdown"), default="table")
+    compare.set_defaults(run=_cmd_compare)
+
+    diff = commands.add_parser("diff", help="two networks stage by stage (runs at one spatial size)")
+    diff.add_argument("a", help="a registry name")
+    diff.add_argument("b", help="another (or the same, with other --set options)")
+    diff.add_argument("--set", action="append", default=[], metavar="A:KEY=VALUE", help=setting_help)
+    diff.add_argument("--format", choices=("table", "json"), default="table")
+    diff.set_defaults(run=_cmd_diff)
     return parser
 
 

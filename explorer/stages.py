@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from explorer.analysis import ModelReport, RowRole
-from explorer.units import format_shape
 
 CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 
