@@ -271,21 +271,28 @@ class Throughput:
         return macs / self.macs_per_second + nbytes / self.bytes_per_second
 
 
-_THROUGHPUTS: dict[str, Throughput] = {}
+_THROUGHPUTS: dict[tuple[str, int], Throughput] = {}
 
 
 def throughput(device: str) -> Throughput:
-    """Return ``device``'s throughput, measured once per process (a dense 3x3 convolution and a 32 MB copy)."""
-    if device not in _THROUGHPUTS:
-        from torch.utils import benchmark
+    """Return ``device``'s throughput on torch.get_num_threads() threads, as timings and forward passes run
+    (torch.utils.benchmark's Timer would measure on one unless told): a dense 3x3 convolution and a 32 MB copy,
+    timed with explorer.timing's clock and exact pass count, once per process, device and thread count.
+    """
+    key = (device, torch.get_num_threads())
+    if key not in _THROUGHPUTS:
+        from explorer.timing import clock, pin_threads, seconds_per_pass
 
+        pin_threads()
         conv = nn.Conv2d(64, 64, 3, padding=1, bias=False).to(device).eval()
         x = torch.randn(1, 64, 56, 56, device=device)
         block = torch.empty(8 * 2**20, device=device)
+        now = clock(device)
         with torch.inference_mode():
-            conv(x)
-            conv_seconds = benchmark.Timer("conv(x)", globals={"conv": conv, "x": x}).timeit(5).median
-            copy_seconds = benchmark.Timer("block.clone()", globals={"block": block}).timeit(5).median
-        _THROUGHPUTS[device] = Throughput(56 * 56 * 64 * 64 * 9 / conv_seconds, 2 * block.nbytes / copy_seconds)
-    return _THROUGHPUTS[device]
-
+            for _ in range(2):  # allocations, kernel selection
+                conv(x)
+                block.clone()
+            conv_seconds = seconds_per_pass(conv, x, 5, now)
+            copy_seconds = seconds_per_pass(torch.clone, block, 5, now)
+        _THROUGHPUTS[key] = Throughput(56 * 56 * 64 * 64 * 9 / conv_seconds, 2 * block.nbytes / copy_seconds)
+    return _THROUGHPUTS[key]

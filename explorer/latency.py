@@ -3,11 +3,12 @@
 The run is predicted before anything is allocated (:func:`check_latency`): its memory at the largest batch
 against the budget (explorer.budget.require), its seconds from the network's MACs and the bytes its layers
 read and write, at the throughput the device showed in a short measurement (explorer.budget.throughput),
-against the time limit. :func:`measure_latency` then times the caller's model as the Cost lab times its
-variants (explorer.costs.timing): warm-up passes, then ``BLOCKS`` interleaved blocks per batch on a clock
-that waits for the device's queued work (as torch.utils.benchmark's timer does), inside ``budget.running``
-and ``torch.inference_mode``, checking the time limit as it goes. :func:`cached_latency` keeps each batch's
-timing per network, options, input and device, so a page measures only what it has not measured before.
+against the time limit. :func:`measure_latency` then times the caller's model with the loop the Cost lab
+times its variants with (explorer.timing.time_runs): warm-up passes, then ``BLOCKS`` interleaved blocks per
+batch on a clock that waits for the device's queued work, one timing per device at a time, inside
+``budget.running`` and ``torch.inference_mode``, checking the time limit as it goes. :func:`cached_latency`
+keeps each batch's timing per network, options, input and device, so a page measures only what it has not
+measured before; :func:`kept_latency` returns what is kept without measuring.
 
 Weights do not matter (:data:`RANDOM_WEIGHTS_NOTE`): the page times the models it already keeps, random ones
 included.
@@ -15,23 +16,21 @@ included.
 
 from __future__ import annotations
 
-import statistics
-import threading
-import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import torch
 from torch import nn
 
 from explorer import budget
 from explorer.bounded_cache import BoundedCache
-from explorer.costs.timing import BLOCK_SECONDS, BLOCKS, WARMUP_RUNS, Timing, _seconds
-from explorer.errors import BudgetError, InvalidOptionError
+from explorer.errors import BudgetError, ExplorerError, InvalidOptionError
+from explorer.timing import BLOCK_SECONDS, Timing, predicted_run_seconds, time_runs
+from explorer.units import human_seconds
 
 __all__ = [
-    "RANDOM_WEIGHTS_NOTE", "LatencyCost", "Timing", "cached_latency", "check_latency", "latency_cost",
-    "measure_latency", "predict_latency_seconds", "predict_run_seconds",
+    "RANDOM_WEIGHTS_NOTE", "LatencyCost", "Timing", "cached_latency", "check_latency", "kept_latency",
+    "latency_cost", "measure_latency", "predict_latency_seconds", "predict_run_seconds",
 ]
 
 RANDOM_WEIGHTS_NOTE = (
@@ -40,7 +39,6 @@ RANDOM_WEIGHTS_NOTE = (
     "and the device, not on training.")
 
 ADVICE = "use a smaller batch or a smaller network"
-WAIT_SECONDS = budget.WAIT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -102,8 +100,8 @@ def predict_run_seconds(cost: LatencyCost, batches: Sequence[int], device: str,
                         block_seconds: float = BLOCK_SECONDS) -> float:
     """Return the least wall time :func:`measure_latency` should take: per batch, the warm-up passes, then
     ``BLOCKS`` blocks of one pass or of ``block_seconds``, whichever is longer."""
-    passes = [predict_latency_seconds(cost, batch, device) for batch in _checked_batches(batches)]
-    return sum(WARMUP_RUNS * one + BLOCKS * max(one, block_seconds) for one in passes)
+    return predicted_run_seconds([predict_latency_seconds(cost, batch, device) for batch in _checked_batches(batches)],
+                                 block_seconds)
 
 
 def _checked_batches(batches: Sequence[int]) -> list[int]:
@@ -135,8 +133,8 @@ def _check(cost: LatencyCost, batches: Sequence[int], device: str, block_seconds
     predicted = predict_run_seconds(cost, batches, device, block_seconds)
     if predicted > limit:
         raise BudgetError(
-            f"Timing {cost.label} at {_in_words(batches)} would take about {_seconds(predicted)}, more than this "
-            f"server's limit of {_seconds(limit)}; {ADVICE}.")
+            f"Timing {cost.label} at {_in_words(batches)} would take about {human_seconds(predicted)}, more than "
+            f"this server's limit of {human_seconds(limit)}; {ADVICE}.")
     return predicted
 
 
@@ -156,45 +154,6 @@ def check_latency(name: str, config: dict[str, Any] | None, input_shape: tuple[i
     return _check(latency_cost(name, config, input_shape), batches, device, block_seconds)
 
 
-def _check_time(start: float, left: float, one_pass: float, limit: float) -> None:
-    elapsed = time.perf_counter() - start
-    if elapsed + left > limit:
-        raise BudgetError(
-            f"One pass took {_seconds(one_pass)}, so timing would take about {_seconds(elapsed + left)}, more than "
-            f"this server's limit of {_seconds(limit)}; {ADVICE}.")
-
-
-_DEVICE_LOCKS: dict[str, threading.Lock] = {}
-_DEVICE_LOCKS_LOCK = threading.Lock()
-
-
-def _device_lock(device: str) -> threading.Lock:
-    with _DEVICE_LOCKS_LOCK:
-        return _DEVICE_LOCKS.setdefault(str(torch.device(device)), threading.Lock())
-
-
-def _clock(device: torch.device) -> Callable[[], float]:
-    """Return a clock that first waits for the work queued on ``device`` (as torch.utils.benchmark.timer does for
-    the current accelerator only), so that a timed pass on a GPU ends when its kernels do."""
-    if device.type == "cpu":
-        return time.perf_counter
-
-    def synchronised() -> float:
-        torch.accelerator.synchronize(device)
-        return time.perf_counter()
-
-    return synchronised
-
-
-def _seconds_per_pass(model: nn.Module, x: torch.Tensor, number: int, clock: Callable[[], float]) -> float:
-    # torch.utils.benchmark.Timer.timeit(n) would run two untimed passes before its n: three times the work of
-    # a one-pass block, which the time limit would have to pay for
-    start = clock()
-    for _ in range(number):
-        model(x)
-    return (clock() - start) / number
-
-
 def measure_latency(model: nn.Module, cost: LatencyCost, batches: Sequence[int], device: str,
                     progress: Callable[[float, str], None] | None = None,
                     block_seconds: float = BLOCK_SECONDS) -> dict[int, Timing]:
@@ -202,8 +161,9 @@ def measure_latency(model: nn.Module, cost: LatencyCost, batches: Sequence[int],
 
     ``model`` is the caller's, already on ``device`` in eval mode; it is neither changed nor kept. After
     ``WARMUP_RUNS`` passes per batch, the batches take turns for ``BLOCKS`` blocks of about ``block_seconds``;
-    a batch's time is the median over its blocks. One latency run at a time per device (two at once would
-    each slow the other); ``progress(fraction, text)`` is called after every pass of the warm-up and every block.
+    a batch's time is the median over its blocks (explorer.timing.time_runs). One timing at a time per device,
+    a Cost lab timing included (two at once would each slow the other); ``progress(fraction, text)`` is called
+    after every pass of the warm-up and every block.
 
     Returns:
         Each batch size, in increasing order, with the Timing of one forward pass over that batch.
@@ -211,72 +171,72 @@ def measure_latency(model: nn.Module, cost: LatencyCost, batches: Sequence[int],
     Raises:
         InvalidOptionError: no batch, or a batch that is not a whole number of at least 1.
         BudgetError: the largest batch would not fit the memory budget, the predicted or the measured run time
-            exceeds the time limit, another latency run held the device for ``WAIT_SECONDS``, or the device ran
-            out of memory.
+            exceeds the time limit, another timing held the device for explorer.timing.WAIT_SECONDS, or the
+            device ran out of memory.
     """
     batches = _checked_batches(batches)
     _check(cost, batches, device, block_seconds)
-    limit = budget.limits().seconds
-    clock = _clock(torch.device(device))
-    steps = len(batches) * (WARMUP_RUNS + BLOCKS)
-    done = 0
+    # the weights are the caller's (kept in the model cache); this run adds the largest batch's activations and
+    # the smaller batches' inputs
+    inputs_bytes = sum(b * 4 * int(torch.Size(cost.input_shape).numel()) for b in batches[:-1])
 
-    def advance(text: str) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done / steps, text)
+    def make_runs() -> dict[int, tuple[nn.Module, torch.Tensor]]:
+        return {batch: (model, torch.randn(batch, *cost.input_shape, device=device)) for batch in batches}
 
-    lock = _device_lock(device)
-    if not lock.acquire(timeout=WAIT_SECONDS):
-        raise BudgetError("The server is busy timing another network on this device; try again in a minute.")
-    try:
-        # the weights are the caller's (kept in the model cache); this run adds the largest batch's activations
-        # and the smaller batches' inputs
-        inputs_bytes = sum(b * 4 * int(torch.Size(cost.input_shape).numel()) for b in batches[:-1])
-        start = time.perf_counter()
-        with budget.running(cost.forward.activation_bytes(batches[-1]) + inputs_bytes), torch.inference_mode():
-            inputs: dict[int, torch.Tensor] = {}
-            one_pass: dict[int, float] = {}
-
-            def left(current: int, warmups_done: int) -> float:
-                # measured passes where there are some; a larger batch is taken to be at least as slow
-                total = 0.0
-                for batch in batches:
-                    if batch < current:
-                        warmups, one = 0, one_pass[batch]
-                    elif batch == current:
-                        warmups, one = WARMUP_RUNS - warmups_done, one_pass[batch]
-                    else:
-                        warmups, one = WARMUP_RUNS, max(one_pass[current], predict_latency_seconds(cost, batch, device))
-                    total += warmups * one + BLOCKS * max(one, block_seconds)
-                return total
-
-            for batch in batches:
-                inputs[batch] = torch.randn(batch, *cost.input_shape, device=device)
-                for run in range(WARMUP_RUNS):  # allocations, kernel selection
-                    one_pass[batch] = _seconds_per_pass(model, inputs[batch], 1, clock)
-                    advance(f"batch {batch}: warm-up pass {run + 1} of {WARMUP_RUNS}")
-                    _check_time(start, left(batch, run + 1), one_pass[batch], limit)
-            numbers = {batch: max(1, round(block_seconds / one_pass[batch])) for batch in batches}
-            per_block = sum(numbers[batch] * one_pass[batch] for batch in batches)
-            times: dict[int, list[float]] = {batch: [] for batch in batches}
-            for block in range(BLOCKS):
-                for batch in batches:
-                    times[batch].append(_seconds_per_pass(model, inputs[batch], numbers[batch], clock))
-                    advance(f"batch {batch}: block {block + 1} of {BLOCKS}")
-                slowest = max(times[batch][-1] for batch in batches)
-                _check_time(start, (BLOCKS - block - 1) * per_block, slowest, limit)
-    finally:
-        lock.release()
-    timings = {}
-    for batch in batches:
-        quartiles = statistics.quantiles(times[batch], n=4)
-        timings[batch] = Timing(statistics.median(times[batch]), quartiles[2] - quartiles[0], BLOCKS)
-    return timings
+    return time_runs(make_runs, device, {batch: predict_latency_seconds(cost, batch, device) for batch in batches},
+                     cost.forward.activation_bytes(batches[-1]) + inputs_bytes, ADVICE, block_seconds, progress,
+                     label=lambda batch: f"batch {batch}")
 
 
 _TIMINGS: BoundedCache[Timing] = BoundedCache(lambda: 2**20)
+
+
+def _key(name: str, config: dict[str, Any] | None, input_shape: tuple[int, int, int] | None,
+         device: str) -> tuple[Hashable, ...]:
+    """Return what a kept timing is kept under, less its batch: network, options, input (as latency_cost
+    resolves them) and device.
+
+    Raises:
+        ExplorerError: an unknown name or invalid options.
+    """
+    from explorer.zoo import get_spec
+
+    spec = get_spec(name)
+    resolved = spec.resolve_config(config or {})
+    return name, tuple(sorted(resolved.items())), tuple(input_shape or spec.default_input_shape(resolved)), device
+
+
+class _Dropped(Exception):
+    """A kept timing left the cache between reading its keys and reading it."""
+
+
+def _dropped() -> Timing:
+    raise _Dropped
+
+
+def kept_latency(name: str, config: dict[str, Any] | None, input_shape: tuple[int, int, int] | None,
+                 batches: Sequence[int], device: str) -> dict[int, Timing]:
+    """Return the Timings of ``name`` on ``device`` kept for those of ``batches`` measured before (by
+    :func:`cached_latency`, in any session), so a page can show them without a click.
+
+    Nothing is measured, built or predicted, and nothing is refused: what cannot be timed has nothing kept
+    (:func:`check_latency` says why).
+
+    Returns:
+        Each kept batch size, in increasing order, with its Timing; {} when none is kept.
+    """
+    try:
+        key = _key(name, config, input_shape, device)
+    except ExplorerError:
+        return {}
+    kept = set(_TIMINGS.keys())
+    timings = {}
+    for batch in {batch for batch in batches if (*key, batch) in kept}:
+        try:
+            timings[batch] = _TIMINGS.get((*key, batch), _dropped, 64)
+        except _Dropped:
+            pass
+    return dict(sorted(timings.items()))
 
 
 def cached_latency(name: str, config: dict[str, Any] | None, input_shape: tuple[int, int, int] | None,
@@ -287,14 +247,15 @@ def cached_latency(name: str, config: dict[str, Any] | None, input_shape: tuple[
     Timings are kept per (network, options, input, device, batch) for every session; ``model()`` returns the
     network on ``device`` in eval mode (the page's model cache) and is called only when something is measured.
 
+    Returns:
+        Each batch size, in increasing order, with its Timing.
+
     Raises:
         InvalidOptionError, ExplorerError, BudgetError: as :func:`check_latency` and :func:`measure_latency`.
     """
-    from explorer.zoo import get_spec
-
     batches = _checked_batches(batches)
     cost = latency_cost(name, config, input_shape)
-    key = (name, tuple(sorted(get_spec(name).resolve_config(config or {}).items())), cost.input_shape, device)
+    key = _key(name, config, input_shape, device)
     kept = set(_TIMINGS.keys())
     missing = [batch for batch in batches if (*key, batch) not in kept]
     if missing:

@@ -1,5 +1,5 @@
-"""Units and formatting shared by every output: shapes as CxHxW, counts with k/M/G/T, bytes in KiB/MiB/GiB;
-and a shape read back from text (parse_shape), for the CLI's --input-shape and a link's input.
+"""Units and formatting shared by every output: shapes as CxHxW, counts with k/M/G/T, bytes in KiB/MiB/GiB,
+seconds in ms or s; and a shape read back from text (parse_shape), for the CLI's --input-shape and a link's input.
 
 A leaf module (it imports nothing from explorer), so the core, the CLI and the pages format alike.
 """
@@ -54,3 +54,8 @@ def human_bytes(count: int) -> str:
         if count >= threshold:
             return f"{count / threshold:.2f} {suffix}"
     return f"{count} B"
+
+
+def human_seconds(value: float) -> str:
+    """Return seconds for people: "30 ms" below a second, "7.5 s" below ten, "75 s" from there."""
+    return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.1f} s" if value < 10 else f"{value:.0f} s"

@@ -176,3 +176,31 @@ def test_an_allocation_the_device_refuses_becomes_a_sentence():
     with pytest.raises(RuntimeError, match="unrelated"):  # other errors pass through unchanged
         with running(0):
             raise RuntimeError("unrelated")
+
+
+def test_throughput_is_measured_on_as_many_threads_as_the_passes_it_predicts(monkeypatch):
+    """torch.utils.benchmark's Timer measured on one thread while every pass runs on all: 1.4x pessimistic."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Threads(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: set[int] = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.seen.add(torch.get_num_threads())
+            return func(*args, **(kwargs or {}))
+
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(budget, "_THROUGHPUTS", {})
+    try:
+        torch.set_num_threads(2)
+        with Threads() as mode:
+            budget.throughput("cpu")
+        assert mode.seen == {2}
+        torch.set_num_threads(1)  # kept per thread count: one thread is measured again, on one thread
+        with Threads() as mode:
+            budget.throughput("cpu")
+        assert mode.seen == {1} and set(budget._THROUGHPUTS) == {("cpu", 2), ("cpu", 1)}
+    finally:
+        torch.set_num_threads(threads)

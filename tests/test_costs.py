@@ -132,7 +132,8 @@ def test_timing_beyond_the_budget_is_refused_before_it_starts(name, sizes, batch
 
 
 def test_the_predicted_time_counts_every_block_and_the_measured_passes_can_still_stop_a_run(monkeypatch):
-    from explorer.costs.timing import _check_time
+    from explorer.costs.timing import ADVICE
+    from explorer.timing import check_time
 
     comparison = separable()
     monkeypatch.setenv(budget.TIME_ENV, "1")
@@ -143,8 +144,8 @@ def test_the_predicted_time_counts_every_block_and_the_measured_passes_can_still
     # when passes measured in the warm-up run slower than predicted, the run stops before its blocks
     with pytest.raises(BudgetError, match=r"^One pass took 300 ms, so timing would take about 1\.[34] s, more than "
                                           r"this server's limit of 1\.0 s; use a smaller size or a smaller batch\.$"):
-        _check_time(time.perf_counter() - 0.9, 0.5, 0.3, 1.0)
-    _check_time(time.perf_counter(), 0.5, 0.3, 1.0)  # within the limit: no error
+        check_time(time.perf_counter() - 0.9, 0.5, 0.3, 1.0, ADVICE)
+    check_time(time.perf_counter(), 0.5, 0.3, 1.0, ADVICE)  # within the limit: no error
 
 
 @pytest.mark.parametrize("name, settings_, message", [

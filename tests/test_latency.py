@@ -10,13 +10,15 @@ from dataclasses import replace
 import pytest
 import torch
 
-from explorer import budget, latency
+from explorer import budget
 from explorer.budget import BudgetError
 from explorer.costs import BLOCKS, WARMUP_RUNS
 from explorer.errors import InvalidOptionError
 from explorer.latency import (
-    RANDOM_WEIGHTS_NOTE, cached_latency, check_latency, latency_cost, measure_latency, predict_latency_seconds,
+    RANDOM_WEIGHTS_NOTE, cached_latency, check_latency, kept_latency, latency_cost, measure_latency,
+    predict_latency_seconds,
 )
+from explorer.timing import device_lock
 from explorer.weights import WeightSource, load_model
 from explorer.zoo import build
 
@@ -163,9 +165,29 @@ def test_timings_are_kept_per_batch_and_only_new_batches_are_measured():
     assert len(progress) == WARMUP_RUNS + BLOCKS and all(t.startswith("batch 3:") for t in progress)
 
 
+def test_kept_timings_are_shown_without_measuring_or_building_anything():
+    options = {"num_classes": 9}  # a key no other test uses
+    built: list[int] = []
+
+    def model() -> torch.nn.Module:
+        built.append(1)
+        return build("lenet5", **options).eval()
+
+    assert kept_latency("lenet5", options, None, [1, 2], "cpu") == {}
+    measured = cached_latency("lenet5", options, None, [2], "cpu", model)
+    assert kept_latency("lenet5", options, None, [2, 1], "cpu") == measured  # batch 1 was never measured
+    assert kept_latency("lenet5", options, (1, 32, 32), [2], "cpu") == measured  # the default input, spelt out
+    assert kept_latency("lenet5", options, None, [2], "cuda:7") == {}  # kept per device
+    assert kept_latency("lenet5", {"num_classes": 0}, None, [2], "cpu") == {}  # nothing for what cannot run
+    assert kept_latency("no_such_network", {}, None, [1], "cpu") == {}
+    both = cached_latency("lenet5", options, None, [1, 2], "cpu", model)
+    assert kept_latency("lenet5", options, None, [2, 1], "cpu") == both and list(both) == [1, 2]
+    assert len(built) == 2  # one model per cached_latency that measured, none for a peek
+
+
 def test_one_latency_run_at_a_time_per_device(monkeypatch):
-    monkeypatch.setattr(latency, "WAIT_SECONDS", 0.1)
-    lock = latency._device_lock("cpu")
+    monkeypatch.setattr("explorer.timing.WAIT_SECONDS", 0.1)
+    lock = device_lock("cpu")
     with lock:  # another session's run
         with pytest.raises(BudgetError, match="^The server is busy timing another network on this device; try"):
             measure_latency(build("lenet5").eval(), latency_cost("lenet5"), [1], "cpu")

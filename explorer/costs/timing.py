@@ -1,10 +1,8 @@
-"""The variants as real PyTorch modules, timed on a device within the server's memory and time budget."""
+"""The variants as real PyTorch modules, timed on a device within the server's memory and time budget
+(explorer.timing, the loop latency uses too)."""
 
 from __future__ import annotations
 
-import statistics
-import time
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -13,6 +11,13 @@ from torch import nn
 from explorer import budget
 from explorer.bounded_cache import BoundedCache
 from explorer.costs.formulas import Comparison, Variant, _check_positive
+from explorer.timing import BLOCK_SECONDS, BLOCKS, WARMUP_RUNS, Timing, predicted_run_seconds, time_runs
+from explorer.units import human_seconds
+
+__all__ = [
+    "ADVICE", "BLOCK_SECONDS", "BLOCKS", "NOISY", "WARMUP_RUNS", "Timing", "build_variant", "check_timing",
+    "estimate_seconds", "explain_gap", "measure", "variant_cost",
+]
 
 
 class _VariantModule(nn.Module):
@@ -39,18 +44,7 @@ def build_variant(variant: Variant, bias: bool = False) -> nn.Module:
     return _VariantModule(variant, bias).eval()
 
 
-@dataclass(frozen=True)
-class Timing:
-    """Measured time of one forward pass: median and interquartile range over blocks, in seconds."""
-
-    median: float
-    iqr: float
-    runs: int
-
-
-WARMUP_RUNS = 2
-BLOCKS = 7  # every variant gets the same number of timed blocks, interleaved so both see the same noise
-BLOCK_SECONDS = 0.03
+ADVICE = "use a smaller size or a smaller batch"
 
 
 _VARIANT_COSTS: BoundedCache[budget.ForwardCost] = BoundedCache(lambda: 512)
@@ -74,20 +68,19 @@ def _bytes_moved(variant: Variant, batch: int) -> int:
     return 4 * (batch * activations + variant.params)
 
 
+def _pass_seconds(comparison: Comparison, batch: int, device: str) -> dict[str, float]:
+    rate = budget.throughput(device)
+    return {name: rate.seconds(v.macs * batch, _bytes_moved(v, batch)) for name, v in comparison.variants.items()}
+
+
 def estimate_seconds(comparison: Comparison, batch: int, device: str, block_seconds: float = BLOCK_SECONDS) -> float:
     """Return the least wall time :func:`measure` should take: the warm-up passes, then blocks of one pass
-    or of ``block_seconds``, whichever is longer.
+    or of ``block_seconds``, whichever is longer (explorer.timing.predicted_run_seconds).
 
     Each pass is predicted from its MACs and the bytes it reads and writes, at the throughput the device
     showed in a short measurement (explorer.budget.throughput).
     """
-    rate = budget.throughput(device)
-    passes = [rate.seconds(v.macs * batch, _bytes_moved(v, batch)) for v in comparison.variants.values()]
-    return sum(WARMUP_RUNS * one + BLOCKS * max(one, block_seconds) for one in passes)
-
-
-def _seconds(value: float) -> str:
-    return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+    return predicted_run_seconds(_pass_seconds(comparison, batch, device).values(), block_seconds)
 
 
 def check_timing(comparison: Comparison, batch: int, device: str, block_seconds: float = BLOCK_SECONDS) -> float:
@@ -99,22 +92,14 @@ def check_timing(comparison: Comparison, batch: int, device: str, block_seconds:
     """
     _check_positive(batch=batch)
     for variant in comparison.variants.values():
-        budget.require(variant_cost(variant, comparison.input_shape), batch, "use a smaller size or a smaller batch")
+        budget.require(variant_cost(variant, comparison.input_shape), batch, ADVICE)
     limit = budget.limits().seconds
     predicted = estimate_seconds(comparison, batch, device, block_seconds)
     if predicted > limit:
         raise budget.BudgetError(
-            f"Timing both variants at batch {batch} would take about {_seconds(predicted)}, more than this "
-            f"server's limit of {_seconds(limit)}; use a smaller size or a smaller batch.")
+            f"Timing both variants at batch {batch} would take about {human_seconds(predicted)}, more than this "
+            f"server's limit of {human_seconds(limit)}; {ADVICE}.")
     return predicted
-
-
-def _check_time(start: float, left: float, one_pass: float, limit: float) -> None:
-    elapsed = time.perf_counter() - start
-    if elapsed + left > limit:
-        raise budget.BudgetError(
-            f"One pass took {_seconds(one_pass)}, so timing would take about {_seconds(elapsed + left)}, more than "
-            f"this server's limit of {_seconds(limit)}; use a smaller size or a smaller batch.")
 
 
 def measure(comparison: Comparison, batch: int = 8, device: str = "cpu", block_seconds: float = BLOCK_SECONDS,
@@ -122,54 +107,28 @@ def measure(comparison: Comparison, batch: int = 8, device: str = "cpu", block_s
     """Time each variant's forward pass on ``device``, within the server's memory and time budget.
 
     After ``WARMUP_RUNS`` passes each, the variants take turns for ``BLOCKS`` blocks of about
-    ``block_seconds``; a variant's time is the median over its blocks. ``progress(fraction, text)`` is
-    called after every pass of the warm-up and every block.
+    ``block_seconds``; a variant's time is the median over its blocks (explorer.timing.time_runs: one timing
+    per device at a time, Cost lab and latency alike). ``progress(fraction, text)`` is called after every pass
+    of the warm-up and every block.
+
+    Returns:
+        Each variant's name with the Timing of one forward pass over ``batch`` samples.
 
     Raises:
         CostInputError: the batch size is not positive.
         BudgetError: the modules would not fit the memory budget, the predicted or the measured run time
-            exceeds the time limit, or the device ran out of memory.
+            exceeds the time limit, another timing held the device too long, or the device ran out of memory.
     """
-    from torch.utils import benchmark
-
     check_timing(comparison, batch, device, block_seconds)
-    names = list(comparison.variants)
-    costs = {name: variant_cost(comparison.variants[name], comparison.input_shape) for name in names}
-    limit = budget.limits().seconds
-    steps = len(names) * (WARMUP_RUNS + BLOCKS)
-    done = 0
+    variants = comparison.variants
+    reserve = sum(variant_cost(v, comparison.input_shape).total_bytes(batch) for v in variants.values())
 
-    def advance(text: str) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done / steps, text)
-
-    start = time.perf_counter()
-    with budget.running(sum(cost.total_bytes(batch) for cost in costs.values())), torch.inference_mode():
+    def make_runs() -> dict[str, tuple[nn.Module, torch.Tensor]]:
         x = torch.randn(batch, *comparison.input_shape, device=device)
-        timers, one_pass = {}, {}
-        for name in names:
-            module = build_variant(comparison.variants[name]).to(device)
-            timers[name] = benchmark.Timer("module(x)", globals={"module": module, "x": x},
-                                           num_threads=torch.get_num_threads())
-            for run in range(WARMUP_RUNS):  # allocations, kernel selection
-                one_pass[name] = timers[name].timeit(1).median
-                advance(f"{name}: warm-up pass {run + 1} of {WARMUP_RUNS}")
-                _check_time(start, (WARMUP_RUNS - run - 1 + BLOCKS) * one_pass[name], one_pass[name], limit)
-        numbers = {name: max(1, round(block_seconds / one_pass[name])) for name in names}
-        _check_time(start, BLOCKS * sum(numbers[name] * one_pass[name] for name in names),
-                    max(one_pass.values()), limit)
-        times: dict[str, list[float]] = {name: [] for name in names}
-        for block in range(BLOCKS):
-            for name in names:
-                times[name].append(timers[name].timeit(numbers[name]).median)
-                advance(f"{name}: block {block + 1} of {BLOCKS}")
-    timings = {}
-    for name in names:
-        quartiles = statistics.quantiles(times[name], n=4)
-        timings[name] = Timing(statistics.median(times[name]), quartiles[2] - quartiles[0], BLOCKS)
-    return timings
+        return {name: (build_variant(variant).to(device), x) for name, variant in variants.items()}
+
+    return time_runs(make_runs, device, _pass_seconds(comparison, batch, device), reserve, ADVICE, block_seconds,
+                     progress)
 
 
 NOISY = 0.5  # a spread (IQR) above half the median: the blocks disagree too much to compare variants
