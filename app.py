@@ -30,6 +30,10 @@ pages = {
         st.Page("app_pages/feature_maps.py", title="Feature maps", icon=":material/grid_view:"),
         st.Page("app_pages/augmentation.py", title="Augmentation", icon=":material/auto_fix_high:"),
     ],
+    "Compare and scale": [
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page("app_pages/scaling.py", title="Compound scaling", icon=":material/open_in_full:"),
+    ],
     "Costs": [
         st.Page("app_pages/cost_lab.py", title="Cost lab", icon=":material/calculate:"),
     ],

@@ -34,6 +34,10 @@ for page, title, what in [
                                                        "layer computes."),
         ("app_pages/augmentation.py", "Augmentation", "Mirror, crop and colour-shift your image, and see whether "
                                                        "the network still agrees."),
+        ("app_pages/compare.py", "Compare", "Up to 8 networks side by side: cost, depth, memory, accuracy, "
+                                             "latency, and two of them stage by stage."),
+        ("app_pages/scaling.py", "Compound scaling", "EfficientNet's depth, width and resolution scaled together: "
+                                                     "what phi does, and why B3 is not phi=3."),
         ("app_pages/cost_lab.py", "Cost lab", "What a 5x5 convolution costs against a 1x1 bottleneck, "
                                                "depthwise separable convolutions, and their timing.")]:
     with tour.container(border=True, width=CARD_WIDTH):

@@ -169,7 +169,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     rows = [["#", "A", "B", "output A", "output B", "blocks A", "blocks B", "+/-",
              "params A", "params B", "+/-", "MACs A", "MACs B", "+/-"]]
     for pair in diff.pairs:
-        rows.append([str(pair.index + 1), pair.a.label if pair.a else "-", pair.b.label if pair.b else "-",
+        rows.append([str(pair.index), pair.a.label if pair.a else "-", pair.b.label if pair.b else "-",
                      format_shape(pair.a.output_shape if pair.a else None),
                      format_shape(pair.b.output_shape if pair.b else None),
                      cells(pair.a, "blocks"), cells(pair.b, "blocks"), change(pair, "blocks"),

@@ -13,13 +13,19 @@ from explorer.analysis import ModelReport, RowRole, analyze
 from explorer.errors import CompareError, InputShapeError
 from explorer.options import quoted
 from explorer.units import format_pair, format_shape, human_bytes, parse_shape
-from explorer.zoo import get_spec
+from explorer.zoo import classics, get_spec
 
 MIN_NETWORKS = 2
 MAX_NETWORKS = 8
 
 CONV_TYPES = frozenset({"Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"})
 LINEAR_TYPES = frozenset({"Linear"})
+LEFT_OUT_OF_THE_DEFAULT = "lenet5_1998"  # the course's LeNet-5 stands for LeNet, so the classics fit in 8 columns
+
+
+def default_names() -> list[str]:
+    """Return what Compare shows before anything is chosen: the course's classics in time order, one LeNet-5."""
+    return [name for name in classics() if name != LEFT_OUT_OF_THE_DEFAULT]
 
 
 @dataclass(frozen=True)

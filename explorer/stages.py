@@ -35,7 +35,7 @@ CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 class Stage:
     """A run of units at one spatial size (or of one token count), or the head."""
 
-    index: int
+    index: int  # from 1, as the page and the CLI number stages
     output_shape: tuple[int, ...] | None  # of its last unit with an output
     scale: int | None  # input side / output side as a power of two; None for the head and token stages
     units: tuple[str, ...]  # row keys: module path, "@N" for the (N+1)-th call
@@ -69,7 +69,7 @@ def _resolution(scale: int) -> str:
 class StagePair:
     """Two networks' stages that correspond (same scale, or both heads); a side is None where it has none."""
 
-    index: int
+    index: int  # from 1, as the page and the CLI number stages
     a: Stage | None
     b: Stage | None
 
@@ -200,7 +200,7 @@ def _stages_and_layout(report: ModelReport) -> tuple[list[Stage], _Reader]:
     if waiting:  # nothing ran at all: one head of parameters
         groups.append((("head", None), waiting, None))
     stages = []
-    for number, ((kind, _), members, value) in enumerate(groups):
+    for number, ((kind, _), members, value) in enumerate(groups, start=1):
         shapes = [rows[i].output_shape for i in members if rows[i].output_shape is not None]
         stages.append(Stage(
             index=number,
@@ -244,7 +244,7 @@ def _group(stages: list[Stage]) -> dict[tuple[int, int | None], list[Stage]]:
         elif stage.scale is not None:
             groups[(0, stage.scale)].append(stage)
         else:  # an output larger than the input: no scale to pair by
-            groups[(0, -stage.index - 1)].append(stage)
+            groups[(0, -stage.index)].append(stage)
     return groups
 
 
@@ -267,13 +267,13 @@ def diff_stages(a: ModelReport, b: ModelReport) -> StageDiff:
         for name, side in ((name_a, side_a), (name_b, side_b)):
             if key[0] == 0 and len(side) > 1:
                 notes.append(f"{name} has {len(side)} stages at {_resolution(key[1])} "
-                             f"(stages {', '.join(str(s.index + 1) for s in side)}), so they do not pair one-to-one.")
+                             f"(stages {', '.join(str(s.index) for s in side)}), so they do not pair one-to-one.")
         for position in range(max(len(side_a), len(side_b))):
             stage_a = side_a[position] if position < len(side_a) else None
             stage_b = side_b[position] if position < len(side_b) else None
             for stage, name, other in ((stage_a, name_a, name_b), (stage_b, name_b, name_a)):
                 if stage is not None and (stage_a is None or stage_b is None):
-                    notes.append(f"{name}'s stage {stage.index + 1} ({stage.where}) has no counterpart in {other}.")
-            pairs.append(StagePair(len(pairs), stage_a, stage_b))
+                    notes.append(f"{name}'s stage {stage.index} ({stage.where}) has no counterpart in {other}.")
+            pairs.append(StagePair(len(pairs) + 1, stage_a, stage_b))
     corresponds = not notes
     return StageDiff(name_a, name_b, pairs, corresponds, notes)

@@ -38,7 +38,7 @@ def test_every_parameter_and_mac_is_in_exactly_one_stage(name):
             enclosing.append(_key(report.layers[index]))
             index = report.layers[index].parent
         assert sum(key in keys for key in enclosing) == 1, row.name
-    assert [s.index for s in stages] == list(range(len(stages)))
+    assert [s.index for s in stages] == list(range(1, len(stages) + 1))  # numbered from 1, as people count
     assert sum(s.is_head for s in stages) <= 1 and all(not s.is_head for s in stages[:-1])
 
 

@@ -76,11 +76,11 @@ def parse_size(text: str) -> tuple[int, int]:
         dims = dims[1:]
     if len(dims) != 2 or not all(1 <= d <= MAX_INPUT_SIDE for d in dims):
         raise InvalidOptionError(f"The input size must be written HxW with sides from 1 to {MAX_INPUT_SIDE}, "
-                                 f"not {_echo(text)}.")
+                                 f"not {echo(text)}.")
     return dims[0], dims[1]
 
 
-def _echo(value: Any) -> str:
+def echo(value: Any) -> str:
     """Return a link's value as a note quotes it: in quotes, cut to MAX_VALUE characters with "…" after a cut."""
     text = str(value)
     return repr(text[:MAX_VALUE]) + ("…" if len(text) > MAX_VALUE else "")
@@ -96,7 +96,7 @@ def apply_url(params: dict[str, str]) -> list[str]:
         except ExplorerError:
             close = difflib.get_close_matches(params["arch"][:MAX_VALUE], list_architectures(), n=3, cutoff=0.5)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            notes.append(f"The link's arch {_echo(params['arch'])} names no architecture here{hint}, "
+            notes.append(f"The link's arch {echo(params['arch'])} names no architecture here{hint}, "
                          f"so it was ignored.")
     spec = get_spec(network["arch"])
     for key, value in params.items():
@@ -109,7 +109,7 @@ def apply_url(params: dict[str, str]) -> list[str]:
                 network["config"][key] = spec.options[key].parse(key, value)
             else:
                 known = ", ".join(sorted(spec.options)) or "none"
-                raise InvalidOptionError(f"{spec.name} has no option {_echo(key)}; its options are: {known}.")
+                raise InvalidOptionError(f"{spec.name} has no option {echo(key)}; its options are: {known}.")
         except InvalidOptionError as error:
             notes.append(f"{error} The link's {cut(key)} was ignored.")
     st.session_state[NETWORK] = network
