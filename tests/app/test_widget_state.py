@@ -9,7 +9,8 @@ from explorer.ui.state import WIDGET_PREFIX
 
 KINDS = ("number_input", "slider", "selectbox", "checkbox", "toggle", "radio")
 # Widgets whose change replaces the page they are on (another network, an upload the test cannot make).
-SKIP = {"widget:network.arch", "widget:feature_maps.image.mode", "widget:augment.image.mode",
+SKIP = {"widget:network.arch", "widget:compare.network.0.arch", "widget:compare.network.1.arch",
+        "widget:compare.diff.0.arch", "widget:compare.diff.1.arch", "widget:feature_maps.image.mode", "widget:augment.image.mode",
         "widget:augment.pipeline.new", "widget:architecture.download_rows"}
 
 
@@ -48,6 +49,8 @@ def _shown(at) -> dict[str, object]:
     ("app_pages/feature_maps.py", {"arch": "resnet18"}),
     ("app_pages/augmentation.py", {}),
     ("app_pages/cost_lab.py", {}),
+    ("app_pages/compare.py", {"arch": ["lenet5", "mobilenet_v1"]}),
+    ("app_pages/scaling.py", {"phi": "1"}),
 ])
 def test_every_widget_keeps_its_value_through_hiding_and_navigation(open_page, page, query):
     at = open_page(page, **query)
