@@ -9,6 +9,9 @@ from explorer.zoo import classics, get_spec
 CLASSICS = classics()  # which entries are classics is checked once, in tests/test_registry.py
 
 
+TOUR = 6  # the page links after the classics' cards
+
+
 def test_home_shows_the_classics_in_time_order_with_links(open_page):
     at = open_page("app_pages/home.py")
     assert not at.exception
@@ -18,7 +21,7 @@ def test_home_shows_the_classics_in_time_order_with_links(open_page):
     assert all("architecture" in link.proto.page for link in links)
     # then the other pages are introduced, each with a link
     tour = [link.proto.label for link in at.get("page_link")[len(CLASSICS):]]
-    assert tour == ["Architecture", "Feature maps", "Augmentation", "Cost lab"]
+    assert tour == ["Architecture", "Feature maps", "Augmentation", "Compare", "Compound scaling", "Cost lab"]
     years = [get_spec(name).year for name in linked]
     assert years == sorted(years) and years[0] == 1998 and years[-1] == 2019
 
@@ -36,10 +39,10 @@ def test_search_finds_any_registry_entry(open_page):
     at = open_page("app_pages/home.py")
     at.text_input[0].set_value("inverted residual").run()
     linked = [link.proto.query_string for link in at.get("page_link")]
-    assert "arch=inverted_residual" in linked[len(CLASSICS) + 4:]
+    assert "arch=inverted_residual" in linked[len(CLASSICS) + TOUR:]
     at.text_input[0].set_value("swin").run()
-    found = [link.proto.query_string for link in at.get("page_link")][len(CLASSICS) + 4:]
+    found = [link.proto.query_string for link in at.get("page_link")][len(CLASSICS) + TOUR:]
     assert found and all("swin" in q for q in found)
     at.text_input[0].set_value("ResNet 50").run()
-    found = [link.proto.query_string for link in at.get("page_link")][len(CLASSICS) + 4:]
+    found = [link.proto.query_string for link in at.get("page_link")][len(CLASSICS) + TOUR:]
     assert found[0] == "arch=resnet50" and "arch=resnet101" not in found

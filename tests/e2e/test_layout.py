@@ -27,7 +27,8 @@ CUT_TEXT = """() => {
 
 PAGES = [("", "1998 · LeNet-5"), ("/architecture?arch=resnet50", "25,557,032 · trainable"),
          ("/cost_lab", "120,422,400"), ("/feature_maps?arch=resnet18", "Random weights"),
-         ("/augmentation", "The pipeline as code")]
+         ("/augmentation", "The pipeline as code"), ("/compare", "Put networks side by side"),
+         ("/scaling?phi=2", "alpha x beta² x gamma²")]
 
 
 @pytest.mark.parametrize("width", [800, 1400])
