@@ -82,7 +82,7 @@ st.markdown(
     "where phi = 2 gives width 1.21, depth 1.44 and 296 px.\n"
     "- **Depth is rounded up per stage.** A stage of L layers gets ceil(L x alpha^phi) layers, so the cost jumps "
     "wherever alpha^phi passes k/L (the dotted lines)"
-    + (f": just above phi = 0 every stage gains a layer, and phi = 0.01 already costs {jump:+.0%} MACs against B0 "
+    + (f": just above phi = 0 every stage gains a layer, and phi = 0.01 already costs {jump:+.1%} MACs against B0 "
        f"(measured)." if jump is not None else "."))
 rows = []
 for v in variants:

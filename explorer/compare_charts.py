@@ -17,6 +17,14 @@ _PALETTE = px.colors.qualitative.D3
 _MAX_BUBBLE_PX = 60
 
 
+def _log_axis(values: Sequence[float], title: str, pad: float = 0.25) -> dict:
+    """Return plotly settings for a log axis over ``values``: ticks at powers of ten when they span two decades or
+    more (minor digits crowd the labels), at 1, 2 and 5 otherwise, with room for the labels beside the points."""
+    logs = [math.log10(v) for v in values if v and v > 0] or [0.0]
+    low, high = min(logs) - pad, max(logs) + pad
+    return dict(type="log", title_text=title, range=[low, high], dtick=1 if high - low >= 2 else "D2")
+
+
 def _family_colours(summaries: Sequence[NetworkSummary]) -> dict[str, str]:
     families = sorted({s.family for s in summaries})
     return {family: _PALETTE[index % len(_PALETTE)] for index, family in enumerate(families)}
@@ -53,8 +61,8 @@ def macs_against_params(summaries: Sequence[NetworkSummary]) -> go.Figure:
                         size=[max(8.0, _MAX_BUBBLE_PX * math.sqrt(summaries[i].activation_bytes / largest))
                               for i in members]),
             hovertext=[_hover(summaries[i], labels[i]) for i in members], hovertemplate="%{hovertext}<extra></extra>"))
-    figure.update_xaxes(type="log", title_text="parameters (log scale)")
-    figure.update_yaxes(type="log", title_text="MACs at batch 1 (log scale; FLOPs = 2 x MACs)")
+    figure.update_xaxes(**_log_axis([s.total_params for s in summaries], "parameters (log scale)", pad=0.4))
+    figure.update_yaxes(**_log_axis([s.total_macs for s in summaries], "MACs at batch 1 (log scale; FLOPs = 2 x MACs)"))
     figure.update_layout(title="MACs against parameters (bubble area = activation memory at batch 1)",
                          height=520, legend_title_text="family", margin=dict(t=50, b=10, l=10, r=10))
     return figure
@@ -82,7 +90,8 @@ def accuracy_against_macs(summaries: Sequence[NetworkSummary]) -> go.Figure:
                         line=dict(width=1, color="#333")),
             name=labels[i], showlegend=False, hovertext=[_hover(s, labels[i])],
             hovertemplate="%{hovertext}<extra></extra>"))
-    figure.update_xaxes(type="log", title_text="MACs at batch 1 (log scale; FLOPs = 2 x MACs)")
+    figure.update_xaxes(**_log_axis([summaries[i].total_macs for i in known], "MACs at batch 1 (log scale; FLOPs = 2 x "
+                                    "MACs)", pad=0.3))
     figure.update_yaxes(title_text="ImageNet-1K top-1 (%), torchvision DEFAULT weights")
     figure.update_layout(title="Accuracy against cost: stars are on the Pareto front (no network is both cheaper "
                                "and more accurate)", height=480, margin=dict(t=50, b=10, l=10, r=10))
@@ -103,7 +112,8 @@ def timeline(summaries: Sequence[NetworkSummary]) -> go.Figure:
             line=dict(color=colour, width=1, dash="dot"), marker=dict(size=10, color=colour),
             hovertext=[_hover(summaries[i], labels[i]) for i in order], hovertemplate="%{hovertext}<extra></extra>",
             showlegend=False), row=row, col=1)
-        figure.update_yaxes(type="log", title_text="params" if row == 1 else "MACs", row=row, col=1)
+        figure.update_yaxes(**_log_axis([getattr(s, field) for s in summaries], "params" if row == 1 else "MACs"),
+                            row=row, col=1)
     years = [s.year for s in summaries]
     figure.update_xaxes(title_text="year of the paper", dtick=2, range=[min(years) - 1.5, max(years) + 1.5],
                         row=2, col=1)
@@ -128,8 +138,8 @@ def latency_chart(labels: Sequence[str], batch_one_ms: Sequence[float | None], b
 
 def stage_bars(diff, value: str = "macs") -> go.Figure:
     """Return grouped bars of ``value`` ("macs" or "params") per stage for the two networks of a stage diff."""
-    names = [pair.a.label if pair.a else pair.b.label for pair in diff.pairs]
-    stage_names = [f"{pair.index}: {name}" for pair, name in zip(diff.pairs, names)]
+    stage_names = [f"{pair.index}: " + " / ".join(dict.fromkeys(s.label for s in (pair.a, pair.b) if s is not None))
+                   for pair in diff.pairs]
     figure = go.Figure()
     for side, network, colour in (("a", diff.a, "#4C78A8"), ("b", diff.b, "#F58518")):
         stages = [getattr(pair, side) for pair in diff.pairs]
@@ -166,7 +176,7 @@ def scaling_curve(points, steps, variants, phi: float) -> go.Figure:
             hovertext=[f"EfficientNet-{v.name} (torchvision): width {v.width_mult:g}, depth {v.depth_mult:g}, "
                        f"{v.resolution} px<br>documented params {v.params:,} · {v.gmacs:g} GMACs · top-1 {v.top1:.2f} %"
                        for v in variants], hovertemplate="%{hovertext}<extra></extra>"), row=row, col=1)
-        figure.update_yaxes(type="log", title_text=name, row=row, col=1)
+        figure.update_yaxes(**_log_axis([getattr(p, field) for p in points] + values, name, pad=0.1), row=row, col=1)
     # shapes set at once: add_vline per step takes seconds when there are hundreds of steps (alpha near 2)
     lines = [dict(type="line", xref="x", yref="paper", x0=step.phi, x1=step.phi, y0=0, y1=1,
                   line=dict(color="#bbb", width=1, dash="dot")) for step in steps]

@@ -243,7 +243,8 @@ def stage_diff_table(diff: stages.StageDiff) -> Any:
     rows = []
     for pair in diff.pairs:
         a, b = pair.a, pair.b
-        row = {"stage": f"{pair.index}: {(a or b).label}",
+        labels = dict.fromkeys(stage.label for stage in (a, b) if stage is not None)  # one label when they agree
+        row = {"stage": f"{pair.index}: {' / '.join(labels)}",
                f"output {diff.a}": format_shape(a.output_shape) if a and a.output_shape else "—",
                f"output {diff.b}": format_shape(b.output_shape) if b and b.output_shape else "—"}
         for field, title in (("blocks", "blocks"), ("params", "params"), ("macs", "MACs")):
