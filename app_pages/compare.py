@@ -29,10 +29,7 @@ table_tab, charts_tab, latency_tab, diff_tab = st.tabs(["Table", "Charts", "Late
 
 with table_tab:
     if summaries:
-        rows = compare.table_rows(summaries)
-        st.dataframe({"": [row[0] for row in rows[1:]],
-                      **{label: [row[i + 1] for row in rows[1:]] for i, label in enumerate(labels)}},
-                     hide_index=True, width="stretch")
+        page.comparison_table(summaries, labels)
         st.caption("Params, MACs and FLOPs are exact at batch 1 (FLOPs = 2 x MACs). Depth counts the layers with "
                    "weights on the longest path from input to output. The receptive field is that of the last layer "
                    "whose output is still a map larger than 1x1. Top-1 is ImageNet-1K accuracy of torchvision's DEFAULT "
@@ -72,6 +69,9 @@ with diff_tab:
     except ExplorerError as error:
         show_error(str(error))
     else:
+        if not diff.corresponds:
+            st.warning(f"The stages of {diff.a} and {diff.b} do not correspond one to one: rows pair only stages "
+                       f"at the same scale, and each side keeps its own stage numbers.", icon=":material/warning:")
         for note in diff.notes:
             st.info(note, icon=":material/info:")
         st.dataframe(page.stage_diff_table(diff), hide_index=True, width="stretch")

@@ -87,12 +87,13 @@ st.markdown(
 rows = []
 for v in variants:
     point = at_zero.get(float(v.phi))
-    rows.append({"variant": v.name, "width": v.width_mult, "depth": v.depth_mult, "resolution": v.resolution,
-                 "documented params": v.params, "documented GMACs": v.gmacs, "top-1 (torchvision)": v.top1,
-                 "phi = k: params": point.params if point else None,
-                 "phi = k: GMACs": round(point.macs / 1e9, 3) if point else None,
-                 "phi = k: resolution": point.resolution if point else None,
-                 "phi the paper's law gives": round(v.nearest_phi, 2)})
+    rows.append({"variant": v.name, "width": f"{v.width_mult:g}", "depth": f"{v.depth_mult:g}",
+                 "resolution": f"{v.resolution} px", "documented params": f"{v.params:,}",
+                 "documented GMACs": f"{v.gmacs:.3f}", "top-1 (torchvision)": f"{v.top1:.2f} %",
+                 "phi = k: params": f"{point.params:,}" if point else "—",
+                 "phi = k: GMACs": f"{point.macs / 1e9:.3f}" if point else "—",
+                 "phi = k: resolution": f"{point.resolution} px" if point else "—",
+                 "phi the paper's law gives": f"{v.nearest_phi:.2f}"})
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 st.caption("Documented figures come from torchvision's weights metadata (no download); top-1 is torchvision's own "
            "evaluation of its DEFAULT weights. \"phi = k\" columns use the bases chosen above. The last column is the "
@@ -111,9 +112,10 @@ else:
         st.write(f"Starting from B0, scale only the depth, only the width or only the resolution until the MACs "
                  f"match the compound network at phi = {phi:g} as closely as the rounding allows:")
         st.dataframe(pd.DataFrame([{
-            "scaling": n.label, "depth": round(n.depth_mult, 3), "width": round(n.width_mult, 3),
-            "resolution": n.resolution, "params": n.params, "MACs": n.macs,
-            "MACs against compound": "—" if not n.gap else f"{n.gap:+.1%}",
+            "scaling": n.label, "depth": f"x{n.depth_mult:.3f}", "width": f"x{n.width_mult:.3f}",
+            "resolution": f"{n.resolution} px", "params": f"{n.params:,}", "MACs": f"{n.macs:,}",
+            "MACs against compound": "—" if n.label == "compound" or n.gap is None
+            else f"{round(100 * n.gap, 1) + 0.0:+.1f} %",
             "activation memory": human_bytes(n.activation_bytes),
             "paper's top-1": n.paper_accuracy or "not reported"} for n in networks]), hide_index=True)
         for n in networks:
@@ -130,8 +132,9 @@ else:
     table7 = scaling.paper_points()
     figures = [f for f in scaling.PAPER_FIGURES if f.source == "Table 7"]
     st.dataframe(pd.DataFrame([{
-        "network (Table 7)": f.scaled_as(), "paper's FLOPS (multiply-adds)": f.flops, "paper's top-1 %": f.top1,
-        "MACs counted here": n.macs, "params counted here": n.params, "resolution": n.resolution}
+        "network (Table 7)": f.scaled_as(), "paper's FLOPS (multiply-adds)": f.flops,
+        "paper's top-1": f"{f.top1:.1f} %", "MACs counted here": f"{n.macs:,}", "params counted here": f"{n.params:,}",
+        "resolution": f"{n.resolution} px"}
         for f, n in zip(figures, table7)]), hide_index=True)
     st.caption("The paper's FLOPS for its single-dimension networks are higher than what torchvision's rounding "
                "builds; the compound network matches. Top-1 figures are the paper's (Tan and Le 2019, "

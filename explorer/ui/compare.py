@@ -39,6 +39,7 @@ from explorer.zoo import get_spec
 NETWORKS = "compare.networks"
 DIFF = "compare.diff"
 BATCH = "compare.batch"
+LATENCY_ERRORS = "compare.latency_errors"  # what the last measurement refused, by network, shown until the next
 URL_WRITTEN = "compare.url_written"
 DEFAULT_DIFF = ("resnet18", "resnet34")
 MAX_BATCH = 64
@@ -130,21 +131,25 @@ def apply_link() -> None:
         if compare.MIN_NETWORKS <= len(models) <= compare.MAX_NETWORKS:
             st.session_state[NETWORKS] = models
         else:
-            notes.append(f"The link names {len(models)} usable networks; Compare takes {compare.MIN_NETWORKS} to "
-                         f"{compare.MAX_NETWORKS}, so the networks stay as they were.")
+            notes.append(f"The link names {_networks(len(models))} that can be used; Compare takes "
+                         f"{compare.MIN_NETWORKS} to {compare.MAX_NETWORKS}, so the networks stay as they were.")
     if "diff" in params:
         models = _models_from(params["diff"][:4], params.get("dset", []), notes, "diff")
         if len(models) == 2:
             st.session_state[DIFF] = models
         else:
-            notes.append(f"The stage diff takes two networks and the link names {len(models)} usable ones, so the "
-                         f"diff stays as it was.")
+            notes.append(f"The stage diff takes two networks and the link names {_networks(len(models))} that can "
+                         f"be used, so the diff stays as it was.")
     if "batch" in params:
         text = params["batch"][-1]
         if text.isdigit() and 1 <= int(text) <= MAX_BATCH:
             state.put(BATCH, int(text))
         else:
             notes.append(f"The batch must be a whole number from 1 to {MAX_BATCH}, not {echo(text)}; it was ignored.")
+    for key in params:
+        if key not in (*LIST_KEYS, "batch"):
+            notes.append(f"Compare has no setting {echo(key)} (its link takes arch, set, diff, dset and batch; an input "
+                         f"size is set per network, e.g. set=resnet18:input=160x160), so it was ignored.")
     for note in notes[:MAX_NOTES]:
         show_error(note)
     if len(notes) > MAX_NOTES:
@@ -158,6 +163,10 @@ def write_url() -> None:
     if _query() != wanted:
         st.query_params.from_dict(wanted)
     st.session_state[URL_WRITTEN] = wanted
+
+
+def _networks(count: int) -> str:
+    return {0: "no network", 1: "one network"}.get(count, f"{count} networks")
 
 
 def _model_at(key: str, index: int) -> Callable[[], dict[str, Any]]:
@@ -191,7 +200,8 @@ def networks_editor() -> list[ArchitectureChoice]:
     models = networks()
     choices = []
     for index in range(len(models)):
-        with st.expander(f"{index + 1}. {_summary_label(models[index])}", expanded=False):
+        # keyed: the label changes with the options, and an unkeyed expander would close after every edit
+        with st.expander(f"{index + 1}. {_summary_label(models[index])}", key=f"compare.expander.{index}"):
             choices.append(network_editor(_model_at(NETWORKS, index), _replace_at(NETWORKS, index),
                                           f"compare.network.{index}"))
             st.button("Remove from the comparison", key=state.widget_key(f"compare.remove.{index}"),
@@ -238,34 +248,50 @@ def url_of_choice(choice: ArchitectureChoice) -> dict[str, str]:
 _GREW, _SHRANK = "background-color: #d4edda", "background-color: #fde2c8"
 
 
+def _count(value: int | None, signed: bool = False) -> str:
+    return "—" if value is None else f"{value:+,}" if signed else f"{value:,}"
+
+
 def stage_diff_table(diff: stages.StageDiff) -> Any:
-    """Return the stage diff as a styled table: each stage's shapes, blocks, params and MACs, what grew highlighted."""
-    rows = []
+    """Return the stage diff as a styled table, one row per pair of stages at one scale: each side's own stage
+    (number and size), output shape, blocks, params and MACs, and the change from A to B (green more, orange
+    fewer); "—" where a side has no stage at that scale."""
+    rows, changes = [], []
     for pair in diff.pairs:
         a, b = pair.a, pair.b
-        labels = dict.fromkeys(stage.label for stage in (a, b) if stage is not None)  # one label when they agree
-        row = {"stage": f"{pair.index}: {' / '.join(labels)}",
+        row = {f"stage {diff.a}": f"{a.index}: {a.label}" if a else "—",
+               f"stage {diff.b}": f"{b.index}: {b.label}" if b else "—",
                f"output {diff.a}": format_shape(a.output_shape) if a and a.output_shape else "—",
                f"output {diff.b}": format_shape(b.output_shape) if b and b.output_shape else "—"}
+        signs = {}
         for field, title in (("blocks", "blocks"), ("params", "params"), ("macs", "MACs")):
-            va, vb = (getattr(a, field) if a else None), (getattr(b, field) if b else None)
-            row[f"{title} {diff.a}"] = va
-            row[f"{title} {diff.b}"] = vb
-            row[f"{title} change"] = None if va is None or vb is None else vb - va
+            change = pair.delta(field)
+            row[f"{title} {diff.a}"] = _count(getattr(a, field) if a else None)
+            row[f"{title} {diff.b}"] = _count(getattr(b, field) if b else None)
+            row[f"{title} change"] = _count(change, signed=True)
+            signs[f"{title} change"] = 0 if change is None else (change > 0) - (change < 0)
         rows.append(row)
+        changes.append(signs)
     frame = pd.DataFrame(rows)
-    changes = [column for column in frame.columns if column.endswith(" change")]
+    signs = pd.DataFrame(changes)
 
-    def colour(value: Any) -> str:
-        if value is None or pd.isna(value) or value == 0:
-            return ""
-        return _GREW if value > 0 else _SHRANK
+    def colour(column: pd.Series) -> list[str]:
+        return [_GREW if sign > 0 else _SHRANK if sign < 0 else "" for sign in signs[column.name]]
 
-    numbers = [c for c in frame.columns if c != "stage" and not c.startswith("output ")]
-    return (frame.style.map(colour, subset=changes)
-            .format(lambda v: "—" if v is None or pd.isna(v) else f"{int(v):+,}", subset=changes)
-            .format(lambda v: "—" if v is None or pd.isna(v) else f"{int(v):,}",
-                    subset=[c for c in numbers if c not in changes]))
+    return frame.style.apply(colour, subset=list(signs.columns))
+
+
+def comparison_table(summaries: Sequence[compare.NetworkSummary], labels: Sequence[str]) -> None:
+    """Show the comparison: one row per quantity (labels pinned on the left), one column per network, every row
+    visible without an inner scroll."""
+    rows = compare.table_rows(summaries)
+    frame = pd.DataFrame({label: [row[i + 1] for row in rows[1:]] for i, label in enumerate(labels)},
+                         index=pd.Index([row[0] for row in rows[1:]], name="quantity"))
+    st.dataframe(frame, height=ROW_HEIGHT * (len(frame) + 1) + 3, width="stretch",
+                 column_config={"_index": st.column_config.TextColumn(width="medium", pinned=True)})
+
+
+ROW_HEIGHT = 35  # st.dataframe's default row height in pixels
 
 
 def _random_model(choice: ArchitectureChoice, device: str) -> Callable[[], Any]:
@@ -297,17 +323,22 @@ def latency_section(choices: Sequence[ArchitectureChoice], labels: Sequence[str]
     for label, sentence in refused.items():
         show_error(f"{label}: {sentence}")
     if clicked:
+        state.put(LATENCY_ERRORS, {})
         bar = st.progress(0.0, text="Timing...")
         todo = [(c, label) for c, label in zip(choices, labels) if label in predicted]
         for index, (choice, label) in enumerate(todo):
             def progress(fraction: float, text: str, index: int = index, label: str = label) -> None:
                 bar.progress(min(1.0, (index + fraction) / len(todo)), text=f"{label}: {text}")
             try:
-                kept[label] = latency.cached_latency(choice.name, choice.config, choice.input_shape, batches, device,
-                                                     _random_model(choice, device), progress)
+                latency.cached_latency(choice.name, choice.config, choice.input_shape, batches, device,
+                                       _random_model(choice, device), progress)
             except ExplorerError as error:
-                show_error(f"{label}: {error}")
+                state.put(LATENCY_ERRORS, {**state.get(LATENCY_ERRORS, {}), label: str(error)})
         bar.empty()
+        st.rerun()  # draw the results and what is left to measure from what is kept now
+    for label, sentence in state.get(LATENCY_ERRORS, {}).items():
+        if label in labels:
+            show_error(f"{label}: {sentence}")
     measured = [label for label in labels if len(kept.get(label, {})) == len(batches)]
     if not measured:
         st.info("Nothing measured yet on this device at these batch sizes.")

@@ -14,7 +14,7 @@ PAGE = "app_pages/compare.py"
 def table(at):
     """Return the comparison table as {row label: {column: cell}}."""
     frame = at.dataframe[0].value
-    return {row[""]: {column: row[column] for column in frame.columns if column} for _, row in frame.iterrows()}
+    return {label: {column: row[column] for column in frame.columns} for label, row in frame.iterrows()}
 
 
 def test_default_is_the_eight_classics_with_analyze_numbers_and_the_url_lists_them(open_page):
@@ -55,10 +55,13 @@ def test_bad_links_name_each_value_once_and_keep_a_usable_page(open_page):
     assert not at.exception
     errors = shown_errors(at)
     assert any("'nosuch'" in e for e in errors) and any("bogus" in e for e in errors)
-    assert any("network 9" in e for e in errors) and any("takes 2 to 8" in e for e in errors)
+    assert any("network 9" in e for e in errors) and any("one network that can be used; Compare takes 2 to 8" in e
+                                                         for e in errors)
     assert list(table(at)["Params"]) == compare.default_names()  # one usable network: the classics stay
-    at = open_page(PAGE, batch="0")
-    assert any("batch must be a whole number from 1 to 64" in e for e in shown_errors(at))
+    at = open_page(PAGE, batch="0", input="99999x99999")
+    errors = shown_errors(at)
+    assert any("batch must be a whole number from 1 to 64" in e for e in errors)
+    assert any("no setting 'input'" in e and "set=resnet18:input=160x160" in e for e in errors)
 
 
 def test_pickers_change_options_remove_and_add_networks_and_the_url_follows(open_page):
@@ -85,13 +88,18 @@ def test_eight_is_the_most_and_the_add_buttons_say_why(open_page):
 
 def test_the_stage_diff_names_the_stages_that_grew_from_resnet18_to_resnet34(open_page):
     at = open_page(PAGE, arch=["lenet5", "vgg16"])
-    frame = at.dataframe[-1].data if hasattr(at.dataframe[-1], "data") else at.dataframe[-1].value
-    assert list(frame["blocks resnet34"]) == [1, 3, 4, 6, 3, 1]
-    assert list(frame["blocks change"]) == [0, 1, 2, 4, 1, 0]
-    assert list(frame["stage"])[1] == "2: 56x56"
+    frame = at.dataframe[-1].value
+    assert list(frame["blocks resnet34"]) == ["1", "3", "4", "6", "3", "1"]
+    assert list(frame["blocks change"]) == ["+0", "+1", "+2", "+4", "+1", "+0"]
+    assert list(frame["stage resnet18"])[1] == "2: 56x56" and list(frame["params resnet34"])[2] == "1,116,416"
+    assert not at.warning  # the stages correspond
     at.selectbox(key="widget:compare.diff.1.arch").set_value("vgg16").run()
     assert not at.exception
     assert any("vgg16's stage 1 (224x224, full resolution) has no counterpart in resnet18" in i.value for i in at.info)
+    assert "do not correspond one to one" in at.warning[0].value
+    frame = at.dataframe[-1].value  # each side keeps its own numbers; "—" where a side has no stage at that scale
+    assert list(frame["stage resnet18"])[:2] == ["—", "1: 112x112"] and list(frame["stage vgg16"])[0] == "1: 224x224"
+    assert list(frame["blocks change"])[0] == "—"
     assert at.query_params["diff"] == ["resnet18", "vgg16"]
 
 

@@ -29,7 +29,7 @@ def test_default_is_b0_exactly_with_the_curve_the_variants_and_the_single_dimens
     assert len(at.get("plotly_chart")) == 2  # the curve, the single-dimension bars
     variants = at.dataframe[1].value
     assert list(variants["variant"]) == [f"B{k}" for k in range(8)]
-    assert variants["resolution"].iloc[2] == 288 and variants["width"].iloc[2] == 1.1
+    assert variants["resolution"].iloc[2] == "288 px" and variants["width"].iloc[2] == "1.1"
     single = at.dataframe[2].value
     assert list(single["scaling"]) == ["compound", "depth only", "width only", "resolution only"]
 
