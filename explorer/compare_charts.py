@@ -157,7 +157,9 @@ def scaling_curve(points, steps, variants, phi: float) -> go.Figure:
     """Return MACs and params of compound-scaled B0 against phi (two log panels), torchvision's B0-B7 at phi=k,
     the phis where torchvision's depth rounding adds layers (dotted lines) and the chosen phi (a red line).
 
-    ``points``, ``steps`` and ``variants`` are explorer.scaling's ScalingPoint, DepthStep and Variant lists.
+    ``points``, ``steps`` and ``variants`` are explorer.scaling's ScalingPoint, DepthStep and Variant lists. The
+    points are dense (every 0.01 of phi): drawn as lines only, as steps (each value holds until the next point, as
+    the rounded network does), so the jumps show where they are instead of being smoothed over.
     """
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                            subplot_titles=("MACs at batch 1 (FLOPs = 2 x MACs)", "Parameters"))
@@ -165,8 +167,8 @@ def scaling_curve(points, steps, variants, phi: float) -> go.Figure:
     hover = [f"phi {p.phi:g}<br>{p.resolution} px · layers per stage {', '.join(map(str, p.layers[1:-1]))}"
              f"<br>params {p.params:,}<br>MACs {p.macs:,}" for p in points]
     for row, (field, colour, name) in enumerate([("macs", "#F58518", "MACs"), ("params", "#4C78A8", "params")], 1):
-        figure.add_trace(go.Scatter(x=phis, y=[getattr(p, field) for p in points], mode="lines+markers",
-                                    name=f"phi curve ({name})", line=dict(color=colour), marker=dict(size=5),
+        figure.add_trace(go.Scatter(x=phis, y=[getattr(p, field) for p in points], mode="lines",
+                                    name=f"phi curve ({name})", line=dict(color=colour, shape="hv", width=2),
                                     hovertext=hover, hovertemplate="%{hovertext}<extra></extra>"), row=row, col=1)
         values = [v.gmacs * 1e9 if field == "macs" else v.params for v in variants]
         figure.add_trace(go.Scatter(

@@ -4,7 +4,9 @@ The paper scales B0's depth by alpha^phi, its width by beta^phi and its resoluti
 alpha * beta^2 * gamma^2 ~ 2 so that each step of phi should double the FLOPS. Here that maths meets what is
 actually built: torchvision rounds every stage's layer count up (``ceil``) and every channel count to a multiple
 of 8, so the real cost moves in steps, and every number below comes from ``analyze("efficientnet", ...)``, the
-registry entry a link opens on the Architecture page.
+registry entry a link opens on the Architecture page, or from a hand count of torchvision's blocks that the tests
+hold equal to it (``counted_params``, ``counted_macs``, ``counted_activation_bytes``): ``exact_curve`` uses the
+counts to draw the curve every 0.01 of phi in milliseconds, where building each point would take seconds.
 
 The figures the page cites from the paper live in ``PAPER_FIGURES``, each with its table; nothing else here is
 an accuracy.
@@ -42,6 +44,7 @@ __all__ = [
     "ScalingPoint", "DepthStep", "Variant", "ScaledNetwork", "constraint", "multipliers", "stage_layers",
     "stage_channels", "stage_resolutions", "config_for", "within_caps", "highest_phi", "scaling_curve",
     "depth_steps", "torchvision_variants", "single_dimension", "paper_points", "counted_macs",
+    "counted_params", "counted_activation_bytes", "exact_curve", "curve_phis",
 ]
 
 ARCH = "efficientnet"
@@ -297,6 +300,46 @@ def scaling_curve(alpha: float = ALPHA, beta: float = BETA, gamma: float = GAMMA
     return points
 
 
+def curve_phis(low: float, high: float, step: float = 0.01) -> tuple[float, ...]:
+    """Return low, low + step, ..., high (at most), each rounded to two decimals, so that every integer phi in
+    the range is exactly present (phi=2 is 2.0, not 2.0000000000000004). ``step`` is a multiple of 0.01."""
+    hundredths = round(step * 100)
+    if hundredths < 1 or abs(step * 100 - hundredths) > 1e-9:
+        raise ValueError(f"the step of phi must be a positive multiple of 0.01, not {step!r}")
+    first, last = math.ceil(round(low * 100, 6)), math.floor(round(high * 100, 6))
+    return tuple(round(k / 100, 2) + 0.0 for k in range(first, last + 1, hundredths))
+
+
+def exact_curve(alpha: float = ALPHA, beta: float = BETA, gamma: float = GAMMA, phis: Iterable[float] = (),
+                num_classes: int = 1000) -> list[ScalingPoint]:
+    """Return the compound-scaling curve at every phi of ``phis`` within the caps, counted rather than built.
+
+    Each point is what ``analyze`` reports for its config (params, MACs and activation bytes: ``counted_params``,
+    ``counted_macs`` and ``counted_activation_bytes``, held equal to it by the tests), at tens of microseconds a
+    point instead of ~0.2 s, so a curve can be sampled finely enough (every 0.01 of phi) to show where
+    torchvision's rounding makes the cost jump.
+
+    Raises:
+        InvalidOptionError: a base or ``num_classes`` is out of bounds, or a phi within the caps lies outside the
+            registry entry's phi option.
+    """
+    base = config_for(0.0, alpha, beta, gamma, num_classes)  # checks the bases once
+    option = get_spec(ARCH).options["phi"]
+    points = []
+    for phi in phis:
+        if not within_caps(phi, alpha, beta, gamma):
+            continue
+        if not option.low <= phi <= option.high:
+            config_for(phi, alpha, beta, gamma, num_classes)  # raises the registry's own sentence
+        depth, width, resolution = compound_scaling(phi, alpha, beta, gamma)
+        layers, channels = stage_layers(depth), stage_channels(width)
+        params, macs, activation_bytes = _counts(layers, channels, resolution, num_classes)
+        points.append(ScalingPoint(
+            phi=phi, config={**base, "phi": float(phi)}, resolution=resolution, layers=tuple(layers),
+            channels=tuple(channels), params=params, macs=macs, activation_bytes=activation_bytes))
+    return points
+
+
 @dataclass(frozen=True)
 class DepthStep:
     """A phi where ceil(layers x alpha^phi) changes: at ``phi`` the stages still have ``before`` layers, just
@@ -481,33 +524,100 @@ def _signature(config: dict[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...]
     return tuple(stage_layers(scaled.depth)), tuple(stage_channels(scaled.width)), scaled.resolution
 
 
+def _side(size: int, kernel: int, stride: int) -> int:
+    """Return the output side of a k x k convolution padded by (k-1)/2 (torchvision's Conv2dNormActivation)."""
+    return (size + 2 * ((kernel - 1) // 2) - kernel) // stride + 1
+
+
+def _mbconv(c_in: int, c_out: int, expand: int, kernel: int, stride: int, size: int) -> tuple[int, int, int, int]:
+    """Return (params, MACs, activation elements, output side) of one torchvision MBConv block on a size x size input.
+
+    As torchvision.models.efficientnet.MBConv builds it: an expand 1x1 conv + BN + SiLU only where the expanded
+    width differs from ``c_in``; a depthwise k x k conv (stride here) + BN + SiLU; squeeze-excitation (average pool,
+    1x1 conv to max(1, c_in // 4) channels with bias, SiLU, 1x1 conv back with bias, sigmoid); a project 1x1 conv
+    + BN. Convolutions followed by BN have no bias; a BN has two parameters per channel (its running statistics are
+    buffers). Activation elements are the distinct leaf-module outputs as ``analyze`` keeps them: each conv and
+    BN output, not the in-place SiLU's (the same tensor), the SE's pool, convs and sigmoid, not the eval-mode
+    StochasticDepth's (it returns its input).
+    """
+    expanded = MBConvConfig.adjust_channels(c_in, expand)
+    squeeze = max(1, c_in // 4)
+    params = macs = activations = 0
+    if expanded != c_in:
+        params += c_in * expanded + 2 * expanded
+        macs += size * size * c_in * expanded
+        activations += 2 * expanded * size * size
+    size = _side(size, kernel, stride)
+    area = size * size
+    params += expanded * kernel * kernel + 2 * expanded
+    macs += area * expanded * kernel * kernel
+    activations += 2 * expanded * area
+    params += 2 * expanded * squeeze + squeeze + expanded
+    macs += 2 * expanded * squeeze
+    activations += 3 * expanded + squeeze
+    params += expanded * c_out + 2 * c_out
+    macs += area * expanded * c_out
+    activations += 2 * c_out * area
+    return params, macs, activations, size
+
+
+def _counts(layers: Iterable[int], channels: Iterable[int], resolution: int,
+            num_classes: int) -> tuple[int, int, int]:
+    """Return (params, MACs, activation bytes) of the network with Table 1's nine stages at these layers, channels
+    and resolution, counted by hand from torchvision's blocks.
+
+    Every block of a stage after its first sees the same input (stride 1, c_out channels), so a stage is counted
+    as its first block plus (layers - 1) times the next one: the cost does not grow with the depth.
+    """
+    layers, channels = list(layers), list(channels)
+    size = _side(resolution, 3, 2)
+    stem = channels[0]
+    params, macs, activations = 27 * stem + 2 * stem, size * size * 27 * stem, 2 * stem * size * size
+    c_in = stem
+    for (expand, kernel, stride, *_), repeats, c_out in zip(B0_STAGES, layers[1:8], channels[1:8]):
+        first = _mbconv(c_in, c_out, expand, kernel, stride, size)
+        size = first[3]
+        params, macs, activations = params + first[0], macs + first[1], activations + first[2]
+        if repeats > 1:
+            rest = _mbconv(c_out, c_out, expand, kernel, 1, size)
+            params += (repeats - 1) * rest[0]
+            macs += (repeats - 1) * rest[1]
+            activations += (repeats - 1) * rest[2]
+        c_in = c_out
+    head = channels[8]
+    params += c_in * head + 2 * head + head * num_classes + num_classes
+    macs += size * size * c_in * head + head * num_classes
+    # head conv and BN (its SiLU in place), the average pool, the flattened vector through eval-mode Dropout, the logits
+    activations += 2 * head * size * size + 2 * head + num_classes
+    return params, macs, 4 * activations  # float32
+
+
 def counted_macs(layers: Iterable[int], channels: Iterable[int], resolution: int, num_classes: int = 1000) -> int:
     """Return the MACs of the network with Table 1's nine stages at these layers, channels and resolution, counted
     by hand from torchvision's blocks (stem, per MBConv: expand 1x1, depthwise kxk, squeeze-excitation, project 1x1;
     head 1x1; classifier).
 
-    Only the single-dimension search uses it, to try many networks without building them; the tests hold it equal
-    to ``analyze``, and every figure returned is measured by ``analyze``.
+    The single-dimension search tries many networks with it without building them, and ``exact_curve`` draws the
+    dense curve from it; the tests hold it equal to ``analyze`` across the caps.
     """
-    layers, channels = list(layers), list(channels)
+    return _counts(layers, channels, resolution, num_classes)[1]
 
-    def side(size: int, kernel: int, stride: int) -> int:
-        return (size + 2 * ((kernel - 1) // 2) - kernel) // stride + 1
 
-    size = side(resolution, 3, 2)
-    macs = size * size * 3 * channels[0] * 9
-    c_in = channels[0]
-    for (expand, kernel, stride, *_), repeats, c_out in zip(B0_STAGES, layers[1:8], channels[1:8]):
-        for index in range(repeats):
-            expanded = MBConvConfig.adjust_channels(c_in, expand)
-            if expanded != c_in:
-                macs += size * size * c_in * expanded
-            size = side(size, kernel, stride if index == 0 else 1)
-            macs += size * size * expanded * kernel * kernel
-            macs += 2 * expanded * max(1, c_in // 4)
-            macs += size * size * expanded * c_out
-            c_in = c_out
-    return macs + size * size * c_in * channels[8] + channels[8] * num_classes
+def counted_params(layers: Iterable[int], channels: Iterable[int], num_classes: int = 1000) -> int:
+    """Return the parameters of the network with Table 1's nine stages at these layers and channels, counted by
+    hand from torchvision's blocks (stem conv + BN; per MBConv: expand 1x1 + BN where the width changes, depthwise
+    kxk + BN, squeeze-excitation's two 1x1 convs with biases, project 1x1 + BN; head 1x1 + BN; Linear with bias).
+
+    The tests hold it equal to ``analyze(...).total_params`` across the caps.
+    """
+    return _counts(layers, channels, 1, num_classes)[0]
+
+
+def counted_activation_bytes(layers: Iterable[int], channels: Iterable[int], resolution: int,
+                             num_classes: int = 1000) -> int:
+    """Return the activation memory at batch 1 as ``analyze`` reports it (the distinct leaf-module outputs,
+    float32), counted by hand; the tests hold it equal to ``analyze(...).activation_bytes``."""
+    return _counts(layers, channels, resolution, num_classes)[2]
 
 
 def _shortest(dimension: str, config: dict[str, Any]) -> dict[str, Any]:

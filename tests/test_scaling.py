@@ -187,14 +187,100 @@ def test_scaling_curve_is_analyze_and_reports_progress():
     assert [(p.phi, p.resolution) for p in beyond] == [(4.0, 3584), (5.0, 7168)]
 
 
-@pytest.mark.parametrize("config", [dict(phi=0.0), dict(phi=3.3), dict(phi=-2.0), dict(phi=1.0, alpha=2.7, beta=1.0, gamma=1.0),
-                                    dict(phi=1.0, alpha=1.0, beta=2.37, gamma=1.0, num_classes=10)])
-def test_counted_macs_equal_analyze(config):
+def _count_configs() -> list[dict]:
+    """Configs across the caps: several bases over phi -1..7, both sides of depth steps, small and odd
+    resolutions, the depth and width caps, other class counts."""
+    configs = []
+    for alpha, beta, gamma in [(1.2, 1.1, 1.15), (1.35, 1.05, 1.3), (1.9, 1.0, 1.02), (1.0, 1.7, 1.0), (1.05, 1.3, 1.6)]:
+        for phi in (-1.0, -0.37, 0.0, 0.01, 1.0, 2.5, 4.0, 7.0):
+            if scaling.within_caps(phi, alpha, beta, gamma):
+                configs.append(dict(phi=phi, alpha=alpha, beta=beta, gamma=gamma))
+    for alpha in (1.2, 1.35):
+        steps = scaling.depth_steps(alpha, -1.0, 7.0)
+        for step in (steps[0], steps[1], steps[len(steps) // 2], steps[-1]):
+            for phi in (step.phi - 1e-9, step.phi, step.phi + 1e-9):
+                configs.append(dict(phi=phi, alpha=alpha))
+    for side in (1, 2, 3, 5, 7, 13, 31, 225, 301):  # gamma^-2 shrinks 224 px down to one pixel
+        configs.append(dict(phi=-2.0, alpha=1.0, beta=1.0, gamma=(224 / side) ** 0.5) if side < 224
+                       else dict(phi=1.0, alpha=1.0, beta=1.0, gamma=side / 224))
+    configs += [dict(phi=scaling.highest_phi(1.5, 1.1, 1.15), alpha=1.5, num_classes=7),  # 16x deeper
+                dict(phi=scaling.highest_phi(1.0, 2.0, 1.0), alpha=1.0, beta=2.0, gamma=1.0, num_classes=1),  # 16x wider
+                dict(phi=-2.0, alpha=16.0, beta=16.0, gamma=1.0, num_classes=10),  # 1/256 of the depth and width
+                dict(phi=1.0, alpha=2.7, beta=1.0, gamma=1.0), dict(phi=1.0, alpha=1.0, beta=2.37, gamma=1.0, num_classes=10)]
+    return configs
+
+
+@pytest.mark.parametrize("config", _count_configs(), ids=lambda c: "-".join(f"{k}={v:.12g}" for k, v in c.items()))
+def test_counted_params_macs_and_activation_bytes_equal_analyze(config):
     config = scaling.config_for(**config)
     scaled = scaling.multipliers(config["phi"], config["alpha"], config["beta"], config["gamma"])
-    counted = scaling.counted_macs(scaling.stage_layers(scaled.depth), scaling.stage_channels(scaled.width),
-                                   scaled.resolution, config["num_classes"])
-    assert counted == analyze("efficientnet", **config).total_macs
+    layers, channels = scaling.stage_layers(scaled.depth), scaling.stage_channels(scaled.width)
+    report = analyze("efficientnet", **config)
+    assert report.input_shape == (1, 3, scaled.resolution, scaled.resolution)
+    counted = (scaling.counted_params(layers, channels, config["num_classes"]),
+               scaling.counted_macs(layers, channels, scaled.resolution, config["num_classes"]),
+               scaling.counted_activation_bytes(layers, channels, scaled.resolution, config["num_classes"]))
+    assert counted == (report.total_params, report.total_macs, report.activation_bytes)
+
+
+def test_the_counts_cover_small_odd_resolutions_and_both_caps():
+    sides = {scaling.multipliers(**{k: c[k] for k in ("phi", "alpha", "beta", "gamma") if k in c}).resolution
+             for c in _count_configs()}
+    assert {1, 2, 3, 5, 7, 13, 31, 225, 301} <= sides
+    assert scaling.multipliers(scaling.highest_phi(1.5, 1.1, 1.15), 1.5).depth == pytest.approx(16)
+    assert scaling.multipliers(scaling.highest_phi(1.0, 2.0, 1.0), 1.0, 2.0, 1.0).width == pytest.approx(16)
+
+
+def test_curve_phis_keep_every_integer_phi_exactly():
+    phis = scaling.curve_phis(-1.0, 7.0)
+    assert len(phis) == 801 and phis[:3] == (-1.0, -0.99, -0.98) and phis[-1] == 7.0
+    assert all(float(k) in set(phis) for k in range(-1, 8)) and phis == tuple(round(k * 0.01, 2) for k in range(-100, 701))
+    assert scaling.curve_phis(-1.0, 7.0, 0.5) == tuple(k / 2 for k in range(-2, 15))
+    assert scaling.curve_phis(0.005, 0.03) == (0.01, 0.02, 0.03)
+    with pytest.raises(ValueError, match="multiple of 0.01"):
+        scaling.curve_phis(0.0, 1.0, 0.005)
+
+
+def test_exact_curve_is_analyze_point_for_point():
+    phis = [-1.0, 0.0, 0.01, 0.5, 2.0, 2.75]
+    assert scaling.exact_curve(phis=phis) == scaling.scaling_curve(phis=phis)  # configs, layers, counts: all of it
+    bases = (1.35, 1.05, 1.3)
+    assert scaling.exact_curve(*bases, phis=[0.0, 3.3]) == scaling.scaling_curve(*bases, phis=[0.0, 3.3])
+    assert scaling.exact_curve(phis=[1.0])[0].config == scaling.config_for(1.0)
+    # past the caps: left out, as scaling_curve leaves them out
+    beyond = scaling.exact_curve(1.0, 1.0, 2.0, phis=[4.0, 5.0, 6.0])
+    assert [(p.phi, p.resolution) for p in beyond] == [(4.0, 3584), (5.0, 7168)]
+    with pytest.raises(InvalidOptionError):
+        scaling.exact_curve(0.9, phis=[0.0])
+
+
+def test_exact_curve_is_dense_fast_and_shows_the_depth_steps():
+    phis = scaling.curve_phis(-1.0, 7.0)
+    start = time.perf_counter()
+    points = scaling.exact_curve(phis=phis)
+    elapsed = time.perf_counter() - start
+    print(f"exact_curve: {len(points)} points in {elapsed * 1000:.1f} ms")  # reported, not asserted
+    assert [p.phi for p in points] == list(phis)
+    at = {p.phi: p for p in points}
+    assert at[0.01].macs / at[0.0].macs >= 1.4  # the first depth step, just above phi=0 (+47.6 %)
+    assert at[0.0].macs == 385_814_752 and at[0.0].params == 5_288_548
+    steps = scaling.depth_steps(scaling.ALPHA, -1.0, 7.0)
+    for left, right in zip(points, points[1:]):
+        # with every base above 1, nothing shrinks as phi grows: the curve never falls
+        assert right.macs >= left.macs and right.params >= left.params
+        across = [step for step in steps if left.phi <= step.phi < right.phi]
+        # the layers change exactly across a depth step, and the big jumps are the depth steps
+        assert (left.layers != right.layers) == bool(across), (left.phi, right.phi)
+        if right.macs > 1.2 * left.macs:
+            assert across, (left.phi, right.phi)
+
+
+@pytest.mark.parametrize("bases", [(1.35, 1.05, 1.3), (2.0, 1.0, 1.0), (1.0, 2.0, 1.0), (1.0, 1.0, 2.0), (1.9, 1.9, 1.9)])
+def test_exact_curve_never_falls_and_stops_at_the_caps(bases):
+    points = scaling.exact_curve(*bases, phis=scaling.curve_phis(-1.0, 7.0))
+    assert points and points[-1].phi <= scaling.highest_phi(*bases)
+    assert all(scaling.within_caps(p.phi, *bases) for p in points)
+    assert all(b.macs >= a.macs and b.params >= a.params for a, b in zip(points, points[1:]))
 
 
 @pytest.mark.parametrize("phi", [1.0, 3.0])

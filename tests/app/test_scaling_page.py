@@ -3,6 +3,8 @@ networks past the caps, and the three views (curve, B0-B7, one dimension against
 
 from __future__ import annotations
 
+import json
+
 from explorer import scaling
 from explorer.analysis import analyze
 
@@ -19,6 +21,11 @@ def captions(at) -> list[str]:
     return [c.value for c in at.caption]
 
 
+def curve_spec(at) -> dict:
+    """Return the plotly figure of the page's first chart (the curve) as the browser receives it."""
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
 def test_default_is_b0_exactly_with_the_curve_the_variants_and_the_single_dimension_table(open_page):
     at = open_page(PAGE)
     assert not at.exception and not at.error
@@ -30,6 +37,22 @@ def test_default_is_b0_exactly_with_the_curve_the_variants_and_the_single_dimens
     variants = at.dataframe[1].value
     assert list(variants["variant"]) == [f"B{k}" for k in range(8)]
     assert variants["resolution"].iloc[2] == "288 px" and variants["width"].iloc[2] == "1.1"
+    # the dense curve still holds every integer phi: the "phi = k" columns are filled, with analyze()'s numbers
+    assert variants["phi = k: params"].iloc[2] == f"{analyze('efficientnet', phi=2.0).total_params:,}"
+    assert variants["phi = k: resolution"].iloc[7] == f"{scaling.multipliers(7.0).resolution} px"
+    # the curve: every 0.01 of phi from -1 to 7, lines only; B0-B7 diamonds; depth steps dotted, the chosen phi red
+    spec = curve_spec(at)
+    curves = [trace for trace in spec["data"] if trace["name"].startswith("phi curve")]
+    assert [trace["mode"] for trace in curves] == ["lines", "lines"]
+    assert all(len(trace["x"]) == 801 and trace["x"][0] == -1.0 and trace["x"][-1] == 7.0 for trace in curves)
+    assert curves[0]["y"][100] == b0.total_macs and curves[0]["y"][101] / b0.total_macs > 1.4  # phi 0, then 0.01
+    assert "phi 0.01<br>" in curves[0]["hovertext"][101] and "layers per stage 2, 3, 3, 4, 4, 5, 2" in \
+        curves[0]["hovertext"][101]
+    diamonds = [trace for trace in spec["data"] if trace["name"].startswith("torchvision B0-B7")]
+    assert [trace["text"] for trace in diamonds] == [[f"B{k}" for k in range(8)]] * 2
+    shapes = spec["layout"]["shapes"]
+    assert len([s for s in shapes if s["line"].get("dash") == "dot"]) == len(scaling.depth_steps(scaling.ALPHA))
+    assert [s["x0"] for s in shapes if s["line"].get("color") == "#d62728"] == [0.0]
     single = at.dataframe[2].value
     assert list(single["scaling"]) == ["compound", "depth only", "width only", "resolution only"]
 
@@ -67,6 +90,8 @@ def test_a_network_past_the_caps_is_one_sentence_and_the_rest_of_the_page_works(
     errors = shown_errors(at)
     assert len(errors) == 1 and "at most 16" in errors[0]
     assert len(at.get("plotly_chart")) >= 1  # the curve, stopped at the cap
-    assert any("The curve stops at phi" in text for text in captions(at))
+    assert any("The curve stops at phi = 4" in text for text in captions(at))
+    curve = curve_spec(at)["data"][0]
+    assert len(curve["x"]) == 501 and curve["x"][-1] == 4.0  # -1..4 every 0.01: 16x deeper and wider at phi = 4
     at.slider(key="widget:scaling.phi").set_value(1.0).run()
     assert not at.exception and not at.error
