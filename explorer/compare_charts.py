@@ -195,13 +195,14 @@ def single_dimension_chart(networks) -> go.Figure:
     """Return params, MACs and activation memory of the compound network and the single-dimension ones side by side
     (``networks``: explorer.scaling's ScaledNetwork list)."""
     labels = [n.label for n in networks]
-    figure = make_subplots(rows=1, cols=3, subplot_titles=("Parameters", "MACs (FLOPs = 2 x MACs)",
-                                                           "Activation memory, batch 1 (bytes)"))
-    for col, (field, colour) in enumerate([("params", "#4C78A8"), ("macs", "#F58518"),
-                                           ("activation_bytes", "#54A24B")], start=1):
+    figure = make_subplots(rows=1, cols=3, subplot_titles=("Parameters (millions)", "MACs (millions; FLOPs = 2 x MACs)",
+                                                           "Activation memory, batch 1 (MiB)"))
+    for col, (field, colour, unit) in enumerate([("params", "#4C78A8", 1e6), ("macs", "#F58518", 1e6),
+                                                 ("activation_bytes", "#54A24B", 2**20)], start=1):
         values = [getattr(n, field) for n in networks]
-        text = [human_bytes(v) if field == "activation_bytes" else f"{v / 1e6:,.1f} M" for v in values]
-        figure.add_trace(go.Bar(x=labels, y=values, marker_color=colour, text=text, textposition="auto",
-                                hovertemplate="%{x}: %{y:,}<extra></extra>", showlegend=False), row=1, col=col)
+        text = [human_bytes(v) if field == "activation_bytes" else f"{v / unit:,.1f} M" for v in values]
+        figure.add_trace(go.Bar(x=labels, y=[v / unit for v in values], marker_color=colour, text=text,
+                                textposition="auto", customdata=values, showlegend=False,
+                                hovertemplate="%{x}: %{customdata:,}<extra></extra>"), row=1, col=col)
     figure.update_layout(height=360, margin=dict(t=40, b=10, l=10, r=10))
     return figure
