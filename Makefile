@@ -26,6 +26,7 @@ bench: install
 	$(PY) bench/bench_activations.py
 	$(PY) bench/bench_augment.py
 	$(PY) bench/bench_load.py
+	$(PY) bench/bench_compare.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
