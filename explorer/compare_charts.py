@@ -57,6 +57,7 @@ def macs_against_params(summaries: Sequence[NetworkSummary]) -> go.Figure:
         figure.add_trace(go.Scatter(
             x=[summaries[i].total_params for i in members], y=[summaries[i].total_macs for i in members],
             mode="markers+text", name=family, text=[labels[i] for i in members], textposition="top center",
+            cliponaxis=False,
             marker=dict(color=colour, opacity=0.7, line=dict(width=1, color="#333"),
                         size=[max(8.0, _MAX_BUBBLE_PX * math.sqrt(summaries[i].activation_bytes / largest))
                               for i in members]),
@@ -82,19 +83,22 @@ def accuracy_against_macs(summaries: Sequence[NetworkSummary]) -> go.Figure:
         figure.add_trace(go.Scatter(
             x=[summaries[i].total_macs for i in front], y=[summaries[i].top1 for i in front], mode="lines",
             line=dict(color="#888", dash="dash", shape="hv"), name="Pareto front", hoverinfo="skip"))
+    shown: set[str] = set()
     for i in known:
         s = summaries[i]
         figure.add_trace(go.Scatter(
             x=[s.total_macs], y=[s.top1], mode="markers+text", text=[labels[i]], textposition="top center",
-            marker=dict(size=13, color=colours[s.family], symbol="star" if i in front else "circle",
-                        line=dict(width=1, color="#333")),
-            name=labels[i], showlegend=False, hovertext=[_hover(s, labels[i])],
+            cliponaxis=False, marker=dict(size=13, color=colours[s.family], symbol="star" if i in front else "circle",
+                                          line=dict(width=1, color="#333")),
+            name=s.family, legendgroup=s.family, showlegend=s.family not in shown, hovertext=[_hover(s, labels[i])],
             hovertemplate="%{hovertext}<extra></extra>"))
+        shown.add(s.family)
     figure.update_xaxes(**_log_axis([summaries[i].total_macs for i in known], "MACs at batch 1 (log scale; FLOPs = 2 x "
                                     "MACs)", pad=0.3))
     figure.update_yaxes(title_text="ImageNet-1K top-1 (%), torchvision DEFAULT weights")
     figure.update_layout(title="Accuracy against cost: stars are on the Pareto front (no network is both cheaper "
-                               "and more accurate)", height=480, margin=dict(t=50, b=10, l=10, r=10))
+                               "and more accurate)", height=480, legend_title_text="family",
+                         margin=dict(t=50, b=10, l=10, r=10))
     return figure
 
 
@@ -107,7 +111,7 @@ def timeline(summaries: Sequence[NetworkSummary]) -> go.Figure:
     for row, (field, colour) in enumerate([("total_params", "#4C78A8"), ("total_macs", "#F58518")], start=1):
         figure.add_trace(go.Scatter(
             x=[summaries[i].year for i in order], y=[getattr(summaries[i], field) for i in order],
-            mode="lines+markers+text", text=[labels[i] for i in order],
+            mode="lines+markers+text", text=[labels[i] for i in order], cliponaxis=False,
             textposition=["top left" if k % 2 else "bottom right" for k in range(len(order))],
             line=dict(color=colour, width=1, dash="dot"), marker=dict(size=10, color=colour),
             hovertext=[_hover(summaries[i], labels[i]) for i in order], hovertemplate="%{hovertext}<extra></extra>",
@@ -173,7 +177,7 @@ def scaling_curve(points, steps, variants, phi: float) -> go.Figure:
         values = [v.gmacs * 1e9 if field == "macs" else v.params for v in variants]
         figure.add_trace(go.Scatter(
             x=[v.phi for v in variants], y=values, mode="markers+text", text=[v.name for v in variants],
-            textposition="top left", name=f"torchvision B0-B7 ({name}, documented)",
+            textposition="top left", cliponaxis=False, name=f"torchvision B0-B7 ({name}, documented)",
             marker=dict(symbol="diamond", size=11, color="#333"),
             hovertext=[f"EfficientNet-{v.name} (torchvision): width {v.width_mult:g}, depth {v.depth_mult:g}, "
                        f"{v.resolution} px<br>documented params {v.params:,} · {v.gmacs:g} GMACs · top-1 {v.top1:.2f} %"

@@ -169,7 +169,7 @@ def time_runs(make_runs: Callable[[], dict[Key, tuple[nn.Module, torch.Tensor]]]
                 module, x = runs[key]
                 for run in range(WARMUP_RUNS):  # allocations, kernel selection
                     one[key] = seconds_per_pass(module, x, 1, now)
-                    if predicted.get(key, 0) > 0:
+                    if run == WARMUP_RUNS - 1 and predicted.get(key, 0) > 0:  # the first pass allocates: not a rate
                         slowdown = max(slowdown, one[key] / predicted[key])
                     advance(f"{label(key)}: warm-up pass {run + 1} of {WARMUP_RUNS}")
                     later = [slowdown * predicted.get(k, 0.0) for k in keys[index + 1:]]

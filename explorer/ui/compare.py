@@ -28,6 +28,7 @@ from explorer.ui.network import (
     fresh_network,
     network_editor,
     parse_size,
+    unknown_architecture_note,
     url_of,
 )
 from explorer.units import format_shape, human_seconds
@@ -96,8 +97,8 @@ def _models_from(names: list[str], items: list[str], notes: list[str], what: str
     for name in names:
         try:
             models.append(fresh_network(get_spec(name[:MAX_LOOKUP]).name))
-        except ExplorerError as error:
-            notes.append(f"{error} The link's {what} {echo(name)} was ignored.")
+        except ExplorerError:
+            notes.append(unknown_architecture_note(what, name))
     for item in items:
         try:
             parsed = compare.parse_settings([item], [m["arch"] for m in models])
@@ -249,7 +250,7 @@ _GREW, _SHRANK = "background-color: #d4edda", "background-color: #fde2c8"
 
 
 def _count(value: int | None, signed: bool = False) -> str:
-    return "—" if value is None else f"{value:+,}" if signed else f"{value:,}"
+    return "—" if value is None else f"{value:+,}" if signed and value else f"{value:,}"
 
 
 def stage_diff_table(diff: stages.StageDiff) -> Any:
@@ -360,3 +361,15 @@ def latency_section(choices: Sequence[ArchitectureChoice], labels: Sequence[str]
     st.plotly_chart(compare_charts.latency_chart(
         measured, [kept[label][1].median * 1e3 for label in measured],
         [kept[label][batch].median * 1e3 for label in measured], batch, device))
+
+
+TABS = ("Table", "Charts", "Latency", "Stage by stage")
+TAB = "compare.tab"
+
+
+def tabs() -> Sequence[Any]:
+    """Draw the page's tabs with the one open in the page's model; only the open tab's ``.open`` is True, so the page
+    runs that tab's code alone (Streamlit's lazy tabs) and the browser draws one tab's charts, not four."""
+    current = state.get(TAB, TABS[0])
+    return st.tabs(list(TABS), **state.bind_to(state.widget_key(TAB), current if current in TABS else TABS[0],
+                                               lambda label: state.put(TAB, label)))

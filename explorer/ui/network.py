@@ -86,6 +86,13 @@ def echo(value: Any) -> str:
     return repr(text[:MAX_VALUE]) + ("…" if len(text) > MAX_VALUE else "")
 
 
+def unknown_architecture_note(key: str, value: str) -> str:
+    """Return the note for a link whose ``key`` (arch, diff...) names no registered architecture, with close names."""
+    close = difflib.get_close_matches(value[:MAX_VALUE], list_architectures(), n=3, cutoff=0.5)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return f"The link's {key} {echo(value)} names no architecture here{hint}, so it was ignored."
+
+
 def apply_url(params: dict[str, str]) -> list[str]:
     """Apply query parameters to the current network; return one note per value that was ignored."""
     notes: list[str] = []
@@ -94,10 +101,7 @@ def apply_url(params: dict[str, str]) -> list[str]:
         try:
             network = fresh_network(get_spec(params["arch"][:MAX_LOOKUP]).name)
         except ExplorerError:
-            close = difflib.get_close_matches(params["arch"][:MAX_VALUE], list_architectures(), n=3, cutoff=0.5)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            notes.append(f"The link's arch {echo(params['arch'])} names no architecture here{hint}, "
-                         f"so it was ignored.")
+            notes.append(unknown_architecture_note("arch", params["arch"]))
     spec = get_spec(network["arch"])
     for key, value in params.items():
         if key == "arch":

@@ -11,6 +11,12 @@ from app_helpers import shown_errors
 PAGE = "app_pages/compare.py"
 
 
+def open_tab(at, label: str):
+    """Open one of the page's tabs (only the open tab's code runs) and rerun."""
+    at.session_state["compare.tab"] = label
+    return at.run()
+
+
 def table(at):
     """Return the comparison table as {row label: {column: cell}}."""
     frame = at.dataframe[0].value
@@ -31,7 +37,10 @@ def test_default_is_the_eight_classics_with_analyze_numbers_and_the_url_lists_th
         assert cells["FLOPs (2 x MACs)"][name] == f"{report.total_flops:,}"
     assert cells["Depth (weighted layers)"]["resnet50"] == "50" and cells["Depth (weighted layers)"]["vgg16"] == "16"
     assert cells["ImageNet top-1 (DEFAULT weights)"]["lenet5"] == "—"
-    assert len(at.get("plotly_chart")) >= 3 + 2  # bubble, accuracy, timeline; the stage diff's two bar charts
+    assert not at.get("plotly_chart")  # the Table tab is open: no chart is computed or sent
+    open_tab(at, "Charts")
+    assert len(at.get("plotly_chart")) == 3  # bubble, accuracy, timeline
+    open_tab(at, "Table")
     links = [link.proto.label for link in at.get("page_link")]
     assert set(names) <= set(links)
 
@@ -87,10 +96,11 @@ def test_eight_is_the_most_and_the_add_buttons_say_why(open_page):
 
 
 def test_the_stage_diff_names_the_stages_that_grew_from_resnet18_to_resnet34(open_page):
-    at = open_page(PAGE, arch=["lenet5", "vgg16"])
+    at = open_tab(open_page(PAGE, arch=["lenet5", "vgg16"]), "Stage by stage")
+    assert len(at.get("plotly_chart")) == 2
     frame = at.dataframe[-1].value
     assert list(frame["blocks resnet34"]) == ["1", "3", "4", "6", "3", "1"]
-    assert list(frame["blocks change"]) == ["+0", "+1", "+2", "+4", "+1", "+0"]
+    assert list(frame["blocks change"]) == ["0", "+1", "+2", "+4", "+1", "0"]
     assert list(frame["stage resnet18"])[1] == "2: 56x56" and list(frame["params resnet34"])[2] == "1,116,416"
     assert not at.warning  # the stages correspond
     at.selectbox(key="widget:compare.diff.1.arch").set_value("vgg16").run()
@@ -104,14 +114,14 @@ def test_the_stage_diff_names_the_stages_that_grew_from_resnet18_to_resnet34(ope
 
 
 def test_latency_is_measured_on_the_cpu_for_each_network_at_batch_1_and_the_chosen_batch(open_page):
-    at = open_page(PAGE, arch=["lenet5", "mobilenet_v2"], batch="2")
+    at = open_tab(open_page(PAGE, arch=["lenet5", "mobilenet_v2"], batch="2"), "Latency")
     assert "Random weights time the same as trained ones" in " ".join(m.value for m in at.markdown)
     at.button(key="widget:compare.measure").click().run()
     assert not at.exception and not at.error
-    frame = at.dataframe[1].value
+    frame = at.dataframe[0].value
     assert list(frame["network"]) == ["lenet5", "mobilenet_v2"]
     assert (frame["batch 1 (ms)"] > 0).all() and (frame["batch 2 (ms)"] > 0).all()
     # kept for the next run: shown at once, and nothing left to measure
     at.run()
-    assert list(at.dataframe[1].value["network"]) == ["lenet5", "mobilenet_v2"]
+    assert list(at.dataframe[0].value["network"]) == ["lenet5", "mobilenet_v2"]
     assert at.button(key="widget:compare.measure").disabled
