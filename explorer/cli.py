@@ -13,7 +13,7 @@ import sys
 from typing import Any, Sequence
 
 from explorer.errors import ExplorerError, InputShapeError, InvalidOptionError
-from explorer.units import format_shape, parse_shape
+from explorer.units import change, format_shape, parse_shape
 
 EXIT_USAGE = 2
 
@@ -162,9 +162,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     def cells(stage: Any, name: str) -> str:
         return "" if stage is None else f"{getattr(stage, name):,}"
 
-    def change(pair: Any, name: str) -> str:
+    def difference(pair: Any, name: str) -> str:
         delta = pair.delta(name)
-        return "" if delta is None else f"{delta:+,}"
+        return "" if delta is None else change(delta)
 
     rows = [["#", "A", "B", "output A", "output B", "blocks A", "blocks B", "+/-",
              "params A", "params B", "+/-", "MACs A", "MACs B", "+/-"]]
@@ -172,9 +172,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         rows.append([str(pair.index), pair.a.label if pair.a else "-", pair.b.label if pair.b else "-",
                      format_shape(pair.a.output_shape if pair.a else None),
                      format_shape(pair.b.output_shape if pair.b else None),
-                     cells(pair.a, "blocks"), cells(pair.b, "blocks"), change(pair, "blocks"),
-                     cells(pair.a, "params"), cells(pair.b, "params"), change(pair, "params"),
-                     cells(pair.a, "macs"), cells(pair.b, "macs"), change(pair, "macs")])
+                     cells(pair.a, "blocks"), cells(pair.b, "blocks"), difference(pair, "blocks"),
+                     cells(pair.a, "params"), cells(pair.b, "params"), difference(pair, "params"),
+                     cells(pair.a, "macs"), cells(pair.b, "macs"), difference(pair, "macs")])
     print(f"A = {diff.a}, B = {diff.b}; +/- is B - A; blocks are the stage's units doing multiply-accumulates")
     sys.stdout.write(aligned(rows, left=5))
     print("The stages correspond one-to-one." if diff.corresponds else "The stages do not correspond one-to-one:")

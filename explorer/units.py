@@ -59,3 +59,8 @@ def human_bytes(count: int) -> str:
 def human_seconds(value: float) -> str:
     """Return seconds for people: "30 ms" below a second, "7.5 s" below ten, "75 s" from there."""
     return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+def change(value: int) -> str:
+    """Return a difference with its sign and thousands separators, "0" for none: "+73,984", "-2", "0"."""
+    return f"{value:+,}" if value else "0"

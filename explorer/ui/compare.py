@@ -31,7 +31,7 @@ from explorer.ui.network import (
     unknown_architecture_note,
     url_of,
 )
-from explorer.units import format_shape, human_seconds
+from explorer.units import change, format_shape, human_seconds
 from explorer.ui.cache import cached_model
 from explorer.ui.widgets import WeightsChoice
 from explorer.weights import WeightSource
@@ -250,7 +250,7 @@ _GREW, _SHRANK = "background-color: #d4edda", "background-color: #fde2c8"
 
 
 def _count(value: int | None, signed: bool = False) -> str:
-    return "—" if value is None else f"{value:+,}" if signed and value else f"{value:,}"
+    return "—" if value is None else change(value) if signed else f"{value:,}"
 
 
 def stage_diff_table(diff: stages.StageDiff) -> Any:
