@@ -71,3 +71,11 @@ class CompareError(ExplorerError):
 
 class ScalingError(ExplorerError):
     """A compound-scaling request outside what can be built (a multiplier too large, no single-dimension match)."""
+
+
+class TransferError(ExplorerError):
+    """A transfer-learning request that cannot be served: no head to replace, a stage out of range, too few images."""
+
+
+class DatasetError(ExplorerError):
+    """An uploaded dataset that cannot be used: not a zip, over a limit, no class folder with images."""
