@@ -94,10 +94,11 @@ def test_plan_reads_the_head_and_its_new_shape():
     assert result.rows()[-1]["trainable"] == result.trainable_params
 
 
-def test_backbone_unfrozen_costs_twice_the_forward_but_the_first_layers_input_gradient():
-    result = plan("resnet18", {}, 10, "none")
-    first_conv = next(row for row in analyzed("resnet18").layers if row.name == "conv1")
-    assert result.backward_macs == 2 * result.forward_macs - first_conv.macs  # the image needs no gradient
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])  # mobilenet_v2: depthwise (grouped) convolutions
+def test_nothing_frozen_costs_twice_the_forward_but_the_first_layers_input_gradient(name):
+    result = plan(name, {}, 10, "none")
+    first = next(row for row in analyzed(name).leaves() if row.macs)
+    assert result.backward_macs == 2 * result.forward_macs - first.macs  # the image needs no gradient
 
 
 def _tiny() -> nn.Sequential:

@@ -440,7 +440,8 @@ def plan(name: str, config: dict[str, Any] | None, num_classes: int, policy: Fre
 
     Builds on the meta device, replaces the head, applies the policy and reads everything from analyze()
     (parameters, forward MACs, stages) and from one counted backward pass; MACs and activations are for
-    ``batch`` samples at ``input_shape`` (the network's default unless given).
+    ``batch`` samples at ``input_shape`` (the network's default unless given). ``stage`` (from 1) is read
+    only under ``UP_TO_STAGE``; ``optimizer`` is a key of ``OPTIMIZER_STATE_COPIES``.
 
     Raises:
         ExplorerError: an unknown name, invalid options or an input the network cannot take.
