@@ -261,6 +261,17 @@ def test_too_many_images_are_refused_before_decoding():
     assert refused(make_zip(entries)) == f"The zip holds {MAX_IMAGES + 1:,} images; at most {MAX_IMAGES:,} are read."
 
 
+def test_images_beyond_the_decoding_budget_are_refused(monkeypatch):
+    monkeypatch.setattr(data, "MAX_SOURCE_PIXELS", 5 * 24)  # five of the 6x4 test images
+    assert refused(make_zip(good_entries())) == ("The images hold more than 120 pixels together, which would "
+                                                 "take minutes to decode; use fewer or smaller images.")
+
+
+def test_images_beyond_the_memory_for_kept_images_are_refused(monkeypatch):
+    monkeypatch.setattr(data, "MAX_DECODED_BYTES", 5 * 24 * 3)
+    assert refused(make_zip(good_entries())).startswith("The images take more than 360 B once decoded at 256 pixels")
+
+
 def test_a_zip_over_the_upload_limit_is_refused_unread(monkeypatch):
     monkeypatch.setattr(data, "MAX_ZIP_BYTES", 1_000)
     assert refused(make_zip(good_entries())).startswith("The zip is ")
