@@ -33,6 +33,7 @@ pages = {
     "Compare and scale": [
         st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page("app_pages/scaling.py", title="Compound scaling", icon=":material/open_in_full:"),
+        st.Page("app_pages/transfer.py", title="Transfer learning", icon=":material/school:"),
     ],
     "Costs": [
         st.Page("app_pages/cost_lab.py", title="Cost lab", icon=":material/calculate:"),

@@ -38,6 +38,8 @@ for page, title, what in [
                                              "latency, and two of them stage by stage."),
         ("app_pages/scaling.py", "Compound scaling", "EfficientNet's depth, width and resolution scaled together: "
                                                      "what phi does, and why B3 is not phi=3."),
+        ("app_pages/transfer.py", "Transfer learning", "Plan what to freeze in any network: what trains, and what "
+                                                        "a training step costs."),
         ("app_pages/cost_lab.py", "Cost lab", "What a 5x5 convolution costs against a 1x1 bottleneck, "
                                                "depthwise separable convolutions, and their timing.")]:
     with tour.container(border=True, width=CARD_WIDTH):

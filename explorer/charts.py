@@ -224,3 +224,27 @@ def rgb_histograms_chart(original, sample, sample_label: str = "sample 1") -> go
                                         line=dict(color=colour, dash=dash)))
     figure.update_layout(height=320, xaxis_title="value", yaxis_title="pixels", margin=dict(t=20, b=10, l=10, r=10))
     return figure
+
+
+def freeze_plan_chart(plan) -> go.Figure:
+    """Return two panels per stage of a transfer-learning plan (explorer.transfer.planner.Plan): trainable and frozen
+    parameters stacked, and forward and backward MACs of one training step side by side."""
+    labels = [f"{s.index}: {s.label}" for s in plan.stages]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Parameters per stage", "MACs of one training step "
+                                                                                   "(FLOPs = 2 x MACs)"))
+    figure.add_trace(go.Bar(x=labels, y=[s.frozen_params for s in plan.stages], name="frozen", marker_color="#9AA5B1",
+                            hovertemplate="%{x}<br>frozen %{y:,}<extra></extra>"), row=1, col=1)
+    figure.add_trace(go.Bar(x=labels, y=[s.trainable_params for s in plan.stages], name="trainable",
+                            marker_color=_PARAMS_COLOUR, hovertemplate="%{x}<br>trainable %{y:,}<extra></extra>"),
+                     row=1, col=1)
+    figure.add_trace(go.Bar(x=labels, y=[s.forward_macs for s in plan.stages], name="forward MACs",
+                            marker_color=_MACS_COLOUR, hovertemplate="%{x}<br>forward %{y:,} MACs<extra></extra>"),
+                     row=1, col=2)
+    figure.add_trace(go.Bar(x=labels, y=[s.backward_macs for s in plan.stages], name="backward MACs",
+                            marker_color="#E45756", hovertemplate="%{x}<br>backward %{y:,} MACs<extra></extra>"),
+                     row=1, col=2)
+    figure.update_layout(barmode="relative", height=380, margin=dict(t=40, b=10, l=10, r=10),
+                         legend=dict(orientation="h", yanchor="bottom", y=-0.35))
+    figure.update_traces(selector=dict(name="forward MACs"), offsetgroup="forward")
+    figure.update_traces(selector=dict(name="backward MACs"), offsetgroup="backward")
+    return figure

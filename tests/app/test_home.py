@@ -9,7 +9,7 @@ from explorer.zoo import classics, get_spec
 CLASSICS = classics()  # which entries are classics is checked once, in tests/test_registry.py
 
 
-TOUR = 6  # the page links after the classics' cards
+TOUR = 7  # the page links after the classics' cards
 
 
 def test_home_shows_the_classics_in_time_order_with_links(open_page):
@@ -21,7 +21,8 @@ def test_home_shows_the_classics_in_time_order_with_links(open_page):
     assert all("architecture" in link.proto.page for link in links)
     # then the other pages are introduced, each with a link
     tour = [link.proto.label for link in at.get("page_link")[len(CLASSICS):]]
-    assert tour == ["Architecture", "Feature maps", "Augmentation", "Compare", "Compound scaling", "Cost lab"]
+    assert tour == ["Architecture", "Feature maps", "Augmentation", "Compare", "Compound scaling", "Transfer learning",
+                    "Cost lab"]
     years = [get_spec(name).year for name in linked]
     assert years == sorted(years) and years[0] == 1998 and years[-1] == 2019
 

@@ -51,6 +51,7 @@ def _shown(at) -> dict[str, object]:
     ("app_pages/cost_lab.py", {}),
     ("app_pages/compare.py", {"arch": ["lenet5", "mobilenet_v1"]}),
     ("app_pages/scaling.py", {"phi": "1"}),
+    ("app_pages/transfer.py", {"arch": "resnet18"}),
 ])
 def test_every_widget_keeps_its_value_through_hiding_and_navigation(open_page, page, query):
     at = open_page(page, **query)

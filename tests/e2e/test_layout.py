@@ -28,7 +28,7 @@ CUT_TEXT = """() => {
 PAGES = [("", "1998 · LeNet-5"), ("/architecture?arch=resnet50", "25,557,032 · trainable"),
          ("/cost_lab", "120,422,400"), ("/feature_maps?arch=resnet18", "Random weights"),
          ("/augmentation", "The pipeline as code"), ("/compare", "Put networks side by side"),
-         ("/scaling?phi=2", "alpha x beta² x gamma²")]
+         ("/scaling?phi=2", "alpha x beta² x gamma²"), ("/transfer?arch=resnet18", "Head replaced")]
 
 
 @pytest.mark.parametrize("width", [800, 1400])
