@@ -19,33 +19,57 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     return shifted
 
 
+def train_epoch(model: nn.Module, optimiser: torch.optim.Optimizer, inputs: torch.Tensor, targets: torch.Tensor,
+                batch_size: int, generator: torch.Generator, max_shift: int = 0) -> tuple[float, float]:
+    """Run one epoch of shuffled mini-batches through ``optimiser`` with cross-entropy, in the model's current mode.
+
+    Batches are moved to the device of the model's first parameter. The caller sets train or eval modes
+    (fine-tuning keeps frozen BatchNorm layers in eval mode).
+
+    Returns:
+        The mean loss and the accuracy over the epoch's samples, as the batches were when they were trained.
+    """
+    device = next(model.parameters()).device
+    loss_fn = nn.CrossEntropyLoss()
+    order = torch.randperm(len(inputs), generator=generator)
+    total, correct = 0.0, 0
+    start = 0
+    while start < len(inputs):
+        end = min(len(inputs), start + batch_size)
+        if len(inputs) - end == 1:  # a last batch of one image breaks BatchNorm in training mode: it joins this one
+            end = len(inputs)
+        batch = order[start: end]
+        start = end
+        images = inputs[batch]
+        if max_shift:
+            images = random_shift(images, max_shift, generator)
+        labels = targets[batch].to(device)
+        optimiser.zero_grad()
+        logits = model(images.to(device))
+        loss = loss_fn(logits, labels)
+        loss.backward()
+        optimiser.step()
+        total += loss.item() * len(batch)
+        correct += int((logits.detach().argmax(dim=1) == labels).sum())
+    return total / len(inputs), correct / len(inputs)
+
+
 def train_classifier(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, *, epochs: int = 30,
                      batch_size: int = 64, lr: float = 1e-3, seed: int = 0, max_shift: int = 0,
                      progress: Callable[[int, float], None] | None = None) -> list[float]:
     """Train ``model`` with Adam and cross-entropy; return the mean loss of every epoch.
 
     ``progress(epoch, loss)`` is called after each epoch. Deterministic for a given seed on the CPU.
+    explorer.transfer.finetune runs the same epochs (:func:`train_epoch`) with frozen layers and a stop.
     """
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
     history: list[float] = []
     model.train()
     for epoch in range(epochs):
-        order = torch.randperm(len(inputs), generator=generator)
-        total = 0.0
-        for start in range(0, len(inputs), batch_size):
-            batch = order[start: start + batch_size]
-            images = inputs[batch]
-            if max_shift:
-                images = random_shift(images, max_shift, generator)
-            optimiser.zero_grad()
-            loss = loss_fn(model(images), targets[batch])
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(batch)
-        history.append(total / len(inputs))
+        loss, _ = train_epoch(model, optimiser, inputs, targets, batch_size, generator, max_shift)
+        history.append(loss)
         if progress is not None:
             progress(epoch + 1, history[-1])
     model.eval()
