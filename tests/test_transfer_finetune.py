@@ -14,14 +14,14 @@ from explorer.errors import BudgetError, TransferError
 from explorer.transfer import demo
 from explorer.transfer.finetune import (
     TrainConfig,
-    _freeze_all_but,
-    _replace_head,
     evaluate,
     fine_tune,
     frozen_modules,
     loading_code,
     to_safetensors,
 )
+from explorer.analysis import analyze
+from explorer.transfer.planner import FreezePolicy, Head, apply_policy, find_head, replace_head
 from explorer.weights import ASSETS
 from explorer.zoo import build
 
@@ -49,11 +49,12 @@ def result() -> demo.DemoResult:
 
 
 def resnet_with_new_head() -> torch.nn.Module:
-    """resnet18 with a 3-way head; layer4 and the head train, everything before (BatchNorm included) is frozen."""
+    """resnet18 with a 3-way head; layer4 (stage 5) and the head train, everything before (BatchNorm included) is
+    frozen, as the planner's "stage:4" freezes it."""
     torch.manual_seed(0)
     model = build("resnet18")
-    _replace_head(model, "fc", 3)
-    _freeze_all_but(model, ["layer4", "fc"])
+    replace_head(model, find_head(analyze(model, (3, 64, 64))), 3)
+    apply_policy(model, analyze(model, (3, 64, 64)), FreezePolicy.UP_TO_STAGE, 4)
     return model
 
 
@@ -139,7 +140,7 @@ def test_the_demo_learns_and_the_frozen_features_match_scratch_at_five_images_a_
 
 
 def test_the_new_head_alone_on_the_frozen_features_falls_far_behind_scratch():
-    head_only = demo.run_demo(train_layers=(demo.HEAD,))
+    head_only = demo.run_demo(policy=FreezePolicy.HEAD_ONLY)
     assert head_only.frozen.held_out_accuracy == pytest.approx(HEAD_ONLY_ACCURACY, abs=0.03)
     assert head_only.scratch.held_out_accuracy == pytest.approx(SCRATCH_ACCURACY, abs=0.02)
     assert head_only.gap < -0.15
@@ -170,7 +171,7 @@ def test_safetensors_bytes_load_back_through_the_generated_code(result, tmp_path
     model = result.frozen_model if name == "lenet5" else resnet_with_new_head()
     data = to_safetensors(model)
     (tmp_path / "model.safetensors").write_bytes(data)
-    code = loading_code(name, {}, classes, head)
+    code = loading_code(name, {}, classes, Head(head, "Linear", 0, classes))
     assert ("get_model(" in code) == (name == "resnet18")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}

@@ -5,7 +5,7 @@ The bundled LeNet-5 ``lenet5_digits_0to4`` saw only the digits 0-4 of scikit-lea
 all the others, then trains twice with the same images, epochs, optimizer and seed:
 
 - frozen: the 0-4 network with its convolutional features frozen (``features``) and a new 5-way head, its
-  fully connected layers learning (``train_layers``; ``("classifier.4",)`` trains the new head alone);
+  fully connected layers learning (the planner's "stage:K" with K the last stage before the head; ``HEAD_ONLY`` trains the new head alone);
 - scratch: the same architecture from a random initialisation, every layer learning.
 
 Both held-out accuracy curves and the gap between them make the seed's point measurable, and what the
@@ -28,24 +28,17 @@ import torch
 import torch.nn.functional as F_nn
 from torch import nn
 
-from explorer.transfer.finetune import (
-    EpochResult,
-    History,
-    TrainConfig,
-    _freeze_all_but,
-    _replace_head,
-    fine_tune,
-    require_training,
-    training_cost,
-)
+from explorer.analysis import analyze
+from explorer.stages import find_stages
+from explorer.transfer.finetune import EpochResult, History, TrainConfig, fine_tune, require_training, training_cost
+from explorer.transfer.planner import FreezePolicy, apply_policy, find_head, replace_head
 from explorer.weights import ASSETS, apply_state_dict, read_state_dict
 from explorer.zoo import build
 
 WEIGHTS_NAME = "lenet5_digits_0to4"
 OLD_DIGITS = (0, 1, 2, 3, 4)
 NEW_DIGITS = (5, 6, 7, 8, 9)
-HEAD = "classifier.4"  # LeNet-5's last Linear layer (84 -> classes)
-TRAIN_LAYERS = ("classifier",)  # the fully connected layers learn; the convolutions (features) stay frozen
+INPUT_SHAPE = (1, 32, 32)
 DEFAULT_SAMPLES_PER_CLASS = 5
 DEFAULT_CONFIG = TrainConfig(optimizer="adam", lr=1e-2, epochs=40, batch_size=32, seed=0)
 
@@ -115,12 +108,13 @@ class DemoResult:
 
 
 def run_demo(samples_per_class: int = DEFAULT_SAMPLES_PER_CLASS, config: TrainConfig = DEFAULT_CONFIG,
-             train_layers: tuple[str, ...] = TRAIN_LAYERS,
+             policy: FreezePolicy | str = FreezePolicy.UP_TO_STAGE, stage: int | None = None,
              on_epoch: Callable[[str, EpochResult], bool | None] | None = None) -> DemoResult:
     """Train a new head for digits 5-9 on the frozen 0-4 features, then the same network from scratch.
 
-    In the frozen run only the submodules named in ``train_layers`` (and the new head, which they must
-    contain) learn.
+    The frozen run freezes as the planner does (explorer.transfer.planner): by default every stage before the
+    head (the convolutions; the fully connected layers and the new head learn); ``FreezePolicy.HEAD_ONLY``
+    trains the new head alone.
 
     ``on_epoch(run, result)`` is called after each epoch of each run ("frozen", then "scratch"); returning
     False stops the demo there (a stop during the frozen run leaves the scratch run with no epochs).
@@ -161,8 +155,11 @@ def run_demo(samples_per_class: int = DEFAULT_SAMPLES_PER_CLASS, config: TrainCo
 
     frozen_model = pretrained_0to4()
     torch.manual_seed(config.seed)
-    _replace_head(frozen_model, HEAD, len(NEW_DIGITS))
-    _freeze_all_but(frozen_model, list(train_layers))
+    replace_head(frozen_model, find_head(analyze(frozen_model, INPUT_SHAPE)), len(NEW_DIGITS))
+    analysed = analyze(frozen_model, INPUT_SHAPE)
+    if FreezePolicy(policy) is FreezePolicy.UP_TO_STAGE and stage is None:
+        stage = len(find_stages(analysed)) - 1  # every stage before the head: the convolutions
+    apply_policy(frozen_model, analysed, policy, stage)
     frozen = fine_tune(frozen_model, train_x, train_y, held_x, held_y, config, report("frozen"), "LeNet-5")
 
     torch.manual_seed(config.seed)

@@ -23,6 +23,7 @@ from torch import nn
 from explorer import budget
 from explorer.errors import BudgetError, TransferError
 from explorer.training import train_epoch
+from explorer.transfer.planner import Head
 from explorer.units import human_bytes
 
 OPTIMIZERS = ("adam", "sgd")
@@ -123,42 +124,6 @@ def _module_path(name: str) -> str:
     for part in name.split("."):
         expression += f"[{part}]" if part.lstrip("-").isdigit() else f".{part}"
     return expression
-
-
-def _replace_head(model: nn.Module, head_name: str, num_classes: int) -> nn.Linear:
-    """Replace the Linear layer ``head_name`` of ``model`` by a new one with ``num_classes`` outputs; return it.
-
-    Raises:
-        TransferError: ``head_name`` is not a Linear layer of ``model``.
-    """
-    parent_name, _, child = head_name.rpartition(".")
-    try:
-        parent = model.get_submodule(parent_name) if parent_name else model
-        old = parent.get_submodule(child)
-    except AttributeError:
-        raise TransferError(f"The network has no layer named {head_name!r} to replace.") from None
-    if not isinstance(old, nn.Linear):
-        raise TransferError(f"The layer {head_name!r} is a {type(old).__name__}, not a Linear layer to replace.")
-    new = nn.Linear(old.in_features, num_classes, device=old.weight.device, dtype=old.weight.dtype)
-    if isinstance(parent, nn.Sequential) and child.lstrip("-").isdigit():
-        parent[int(child)] = new
-    else:
-        setattr(parent, child, new)
-    return new
-
-
-def _freeze_all_but(model: nn.Module, trainable: Sequence[str]) -> None:
-    """Set requires_grad on the parameters of the submodules named in ``trainable`` only.
-
-    Raises:
-        TransferError: a name is not a submodule of ``model``.
-    """
-    try:
-        keep = {id(p) for name in trainable for p in model.get_submodule(name).parameters()}
-    except AttributeError:
-        raise TransferError(f"The network has no layers named {', '.join(trainable)} to train.") from None
-    for parameter in model.parameters():
-        parameter.requires_grad_(id(parameter) in keep)
 
 
 def frozen_modules(model: nn.Module) -> list[str]:
@@ -369,7 +334,7 @@ def to_safetensors(model: nn.Module) -> bytes:
     return save({name: tensor.detach().to("cpu").contiguous().clone() for name, tensor in model.state_dict().items()})
 
 
-def loading_code(name: str, config: dict[str, Any], num_classes: int, head_name: str,
+def loading_code(name: str, config: dict[str, Any], num_classes: int, head: Head,
                  filename: str = "model.safetensors") -> str:
     """Return a Python snippet that rebuilds registry network ``name``, replaces its head and loads ``filename``.
 
@@ -388,11 +353,15 @@ def loading_code(name: str, config: dict[str, Any], num_classes: int, head_name:
         imports, builder = "from torchvision.models import get_model", f"model = get_model({name!r}{arguments})"
     else:
         imports, builder = "from explorer.zoo import build", f"model = build({name!r}{arguments})"
-    head = _module_path(head_name)
+    path = _module_path(head.name)
+    if head.type == "Conv2d":  # a 1x1 convolution as the classifier (SqueezeNet)
+        layer = f"nn.Conv2d({path}.in_channels, {num_classes}, 1, bias={path}.bias is not None)"
+    else:
+        layer = f"nn.Linear({path}.in_features, {num_classes}, bias={path}.bias is not None)"
     return (f"from safetensors.torch import load_file\n"
             f"from torch import nn\n"
             f"{imports}\n\n"
             f"{builder}\n"
-            f"{head} = nn.Linear({head}.in_features, {num_classes})  # the new head\n"
+            f"{path} = {layer}  # the new head\n"
             f"model.load_state_dict(load_file({filename!r}))\n"
             f"model.eval()\n")
