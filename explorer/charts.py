@@ -248,3 +248,19 @@ def freeze_plan_chart(plan) -> go.Figure:
     figure.update_traces(selector=dict(name="forward MACs"), offsetgroup="forward")
     figure.update_traces(selector=dict(name="backward MACs"), offsetgroup="backward")
     return figure
+
+
+def demo_curves(frozen, scratch) -> go.Figure:
+    """Return held-out accuracy per epoch of the digits demo's two runs (explorer.transfer.finetune.EpochResult
+    lists): frozen 0-4 features with a new head, and the same network from scratch."""
+    figure = go.Figure()
+    for name, results, colour in (("frozen 0-4 features + new head", frozen, _PARAMS_COLOUR),
+                                  ("from scratch", scratch, _MACS_COLOUR)):
+        figure.add_trace(go.Scatter(x=[r.epoch for r in results], y=[100 * r.held_out_accuracy for r in results],
+                                    mode="lines+markers", name=name, line=dict(color=colour),
+                                    hovertemplate=f"{name}<br>epoch %{{x}}: %{{y:.1f}} % held out<extra></extra>"))
+    figure.update_yaxes(title_text="held-out accuracy (%)", range=[0, 100])
+    figure.update_xaxes(title_text="epoch")
+    figure.update_layout(height=360, margin=dict(t=30, b=10, l=10, r=10),
+                         legend=dict(orientation="h", yanchor="bottom", y=1.02))
+    return figure

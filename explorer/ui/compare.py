@@ -368,8 +368,6 @@ TAB = "compare.tab"
 
 
 def tabs() -> Sequence[Any]:
-    """Draw the page's tabs with the one open in the page's model; only the open tab's ``.open`` is True, so the page
-    runs that tab's code alone (Streamlit's lazy tabs) and the browser draws one tab's charts, not four."""
-    current = state.get(TAB, TABS[0])
-    return st.tabs(list(TABS), **state.bind_to(state.widget_key(TAB), current if current in TABS else TABS[0],
-                                               lambda label: state.put(TAB, label)))
+    """Draw the page's tabs lazily (explorer.ui.state.lazy_tabs): the charts and the timing predictions wait until
+    their tab is opened."""
+    return state.lazy_tabs(TAB, TABS)

@@ -13,7 +13,7 @@ new value back to the model in ``on_change``. A run that does not draw the widge
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import streamlit as st
 
@@ -59,3 +59,11 @@ def bind(model_key: str, default: Any, valid: Callable[[Any], bool] | None = Non
         value = default
     st.session_state[model_key] = value
     return bind_to(widget_key(model_key), value, lambda new: put(model_key, new))
+
+
+def lazy_tabs(model_key: str, labels: Sequence[str]) -> Sequence[Any]:
+    """Draw tabs with the one open in the model at ``model_key``; only the open tab's ``.open`` is True, so a page
+    runs that tab's code alone (Streamlit's lazy tabs) and the browser draws one tab, not all of them."""
+    current = get(model_key, labels[0])
+    return st.tabs(list(labels), **bind_to(widget_key(model_key), current if current in labels else labels[0],
+                                           lambda label: put(model_key, label)))

@@ -48,3 +48,23 @@ def test_networks_without_a_head_to_replace_say_so_in_one_sentence(open_page):
     assert "no head to replace" in shown_errors(at)[0]
     at = open_page(PAGE, arch="residual_block")
     assert not at.exception and "not one score per class" in shown_errors(at)[0]
+
+
+def test_the_digits_demo_runs_to_the_end_with_both_curves_and_says_what_it_measured(open_page):
+    from explorer.transfer import demo
+    from dataclasses import replace
+
+    at = open_page(PAGE)
+    at.session_state["transfer.tab"] = "Digits demo (offline)"
+    at.run()
+    at.number_input(key="widget:transfer.demo.epochs").set_value(4).run()
+    at.button(key="widget:transfer.demo.run").click().run()
+    assert not at.exception and not at.error
+    record = at.session_state["transfer.demo"]
+    assert record["done"] and len(record["frozen"]) == 4 and len(record["scratch"]) == 4
+    expected = demo.run_demo(demo.DEFAULT_SAMPLES_PER_CLASS, replace(demo.DEFAULT_CONFIG, epochs=4))
+    assert record["frozen"][-1].held_out_accuracy == expected.frozen.held_out_accuracy  # seeded: the same run
+    verdict = at.info[0].value
+    assert f"frozen {expected.frozen.held_out_accuracy:.1%}" in verdict
+    assert f"scratch {expected.scratch.held_out_accuracy:.1%}" in verdict
+    assert len(at.get("plotly_chart")) == 1
