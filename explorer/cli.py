@@ -1,4 +1,4 @@
-"""Command-line interface: ``python -m explorer list | summary | cost | compare | diff``.
+"""Command-line interface: ``python -m explorer list | summary | cost | compare | diff | finetune``.
 
 Errors in what the user asked for print one sentence on stderr and exit with code 2.
 """
@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 from explorer.errors import ExplorerError, InputShapeError, InvalidOptionError
@@ -183,6 +184,204 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+HELD_OUT_SHARE = 0.15  # as Teachable Machine (and the Transfer learning page) hold out
+
+
+def _progress(prefix: str, total: int) -> Any:
+    """Return an on_epoch callback that prints one line per epoch on stderr."""
+    def call(result: Any) -> None:
+        print(f"{prefix}epoch {result.epoch}/{total}: loss {result.train_loss:.2f}, "
+              f"held-out {100 * result.held_out_accuracy:.1f} %", file=sys.stderr, flush=True)
+    return call
+
+
+def _accuracy(value: float) -> float | None:
+    """Return ``value`` for JSON (NaN, a class without held-out images, becomes null)."""
+    return None if value != value else value
+
+
+def _check_out(out: str | None) -> None:
+    """Refuse an --out path that cannot be written, before any training."""
+    if out is None:
+        return
+    from explorer.errors import TransferError
+
+    path = Path(out)
+    if path.is_dir():
+        raise TransferError(f"--out names the folder {out[:80]!r}; name a file such as model.safetensors.")
+    if not path.parent.is_dir():
+        raise TransferError(f"There is no folder {str(path.parent)[:80]!r} to write {path.name[:80]!r} into.")
+
+
+def _write_out(out: str, model: Any) -> None:
+    from explorer.errors import TransferError
+    from explorer.transfer.finetune import to_safetensors
+
+    try:
+        Path(out).write_bytes(to_safetensors(model))
+    except OSError as error:
+        raise TransferError(f"The weights could not be written to {out[:80]!r} ({error.strerror or error}).") from None
+    print(f"wrote the fine-tuned weights to {out}", file=sys.stderr)
+
+
+def _config(args: argparse.Namespace, default: Any) -> Any:
+    from explorer.transfer.finetune import TrainConfig
+
+    return TrainConfig(optimizer=args.optimizer or default.optimizer,
+                       lr=default.lr if args.lr is None else args.lr,
+                       epochs=default.epochs if args.epochs is None else args.epochs,
+                       batch_size=default.batch_size if args.batch is None else args.batch,
+                       seed=default.seed if args.seed is None else args.seed)
+
+
+def _param_counts(model: Any) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return trainable, sum(p.numel() for p in model.parameters()) - trainable
+
+
+def _finetune_result(arch: str, classes: list[str], freeze: str, model: Any, history: Any,
+                     evaluation: Any) -> dict[str, Any]:
+    trainable, frozen = _param_counts(model)
+    return {
+        "architecture": arch, "classes": list(classes), "freeze": freeze,
+        "trainable_params": trainable, "frozen_params": frozen,
+        "epochs": [{"epoch": e.epoch, "train_loss": e.train_loss, "train_accuracy": e.train_accuracy,
+                    "heldout_accuracy": e.held_out_accuracy} for e in history.epochs],
+        "heldout_accuracy": evaluation.accuracy,
+        "per_class_accuracy": {name: _accuracy(value) for name, value in evaluation.per_class_accuracy.items()},
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def _print_finetune(result: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{result['architecture']}, freeze {result['freeze']}: {result['trainable_params']:,} trainable, "
+          f"{result['frozen_params']:,} frozen parameters; classes {', '.join(result['classes'])}")
+    rows = [["epoch", "train loss", "train accuracy", "held-out accuracy"]]
+    rows += [[str(e["epoch"]), f"{e['train_loss']:.4f}", _percent(e["train_accuracy"]),
+              _percent(e["heldout_accuracy"])] for e in result["epochs"]]
+    sys.stdout.write(aligned(rows, left=0))
+    print(f"Held-out accuracy: {_percent(result['heldout_accuracy'])}")
+    if "scratch_heldout_accuracy" in result:
+        print(f"From scratch, same images and budget: {_percent(result['scratch_heldout_accuracy'])}")
+    rows = [["class", "held-out accuracy"]]
+    rows += [[name, _percent(value)] for name, value in result["per_class_accuracy"].items()]
+    sys.stdout.write(aligned(rows))
+
+
+def _finetune_demo(args: argparse.Namespace, policy: Any, stage: int | None) -> dict[str, Any]:
+    from explorer.analysis import analyze
+    from explorer.errors import TransferError
+    from explorer.stages import find_stages
+    from explorer.transfer import demo
+    from explorer.transfer.finetune import evaluate
+    from explorer.transfer.planner import FreezePolicy
+
+    if args.arch != "lenet5":
+        raise TransferError(f"The digits demo fine-tunes the bundled LeNet-5 trained on 0-4, so run it as "
+                            f"`finetune lenet5 --demo`, not with {args.arch[:40]!r}.")
+    config = _config(args, demo.DEFAULT_CONFIG)
+    if args.freeze is None:  # the demo's own default: every stage before the head (the convolutions)
+        policy = FreezePolicy.UP_TO_STAGE
+    prefixes = {"frozen": "frozen ", "scratch": "scratch "}
+
+    def on_epoch(run: str, result: Any) -> None:
+        _progress(prefixes[run], config.epochs)(result)
+
+    result = demo.run_demo(config=config, policy=policy, stage=stage, on_epoch=on_epoch)
+    model = result.frozen_model
+    if policy is FreezePolicy.UP_TO_STAGE:
+        stage = stage if stage is not None else len(find_stages(analyze(model, demo.INPUT_SHAPE))) - 1
+        freeze = f"stage:{stage}"
+    else:
+        freeze = str(policy)
+    evaluation = evaluate(model, result.held_x, result.held_y, result.classes)
+    output = _finetune_result("lenet5", result.classes, freeze, model, result.frozen, evaluation)
+    output["scratch_heldout_accuracy"] = result.scratch.held_out_accuracy
+    if args.out:
+        _write_out(args.out, model)
+    print(f"{result.samples_per_class} images a digit trained on, {result.held_out_images} held out; "
+          f"{result.seconds:.1f} s", file=sys.stderr)
+    return output
+
+
+def _finetune_data(args: argparse.Namespace, policy: Any, stage: int | None) -> dict[str, Any]:
+    import torch
+
+    from explorer import preprocess
+    from explorer.analysis import analyze
+    from explorer.errors import DatasetError
+    from explorer.transfer.data import MAX_KEEP_SIDE, read_image_folder, split_per_class
+    from explorer.transfer.finetune import TrainConfig, evaluate, fine_tune
+    from explorer.transfer.planner import apply_policy, find_head, replace_head
+    from explorer.weights import WeightSource, checkpoint_path, load_model, pretrained_weights
+    from explorer.zoo import get_spec
+
+    config = _config(args, TrainConfig())
+    spec = get_spec(args.arch)
+    input_shape = spec.default_input_shape(spec.resolve_config({}))
+    weights = pretrained_weights(args.arch)
+    cached = weights is not None and checkpoint_path(weights).exists()
+    # the recipe load_model gives these weights, known before loading them: images are read at its size
+    recipe = preprocess.from_torchvision(weights.transforms()) if cached else preprocess.generic(input_shape)
+    side = min(MAX_KEEP_SIDE, max(8, recipe.resize or 0, *recipe.crop))
+    dataset = read_image_folder(args.data, max_side=side)
+    train, held = split_per_class(dataset, HELD_OUT_SHARE, config.seed)
+    if len(held) == 0:
+        raise DatasetError("There are too few images to hold any out; give at least one class two or more images.")
+    skipped = f", {len(dataset.skipped)} files skipped" if dataset.skipped else ""
+    print(f"{len(dataset)} images in {len(dataset.classes)} classes{skipped}: {len(train)} to train on, "
+          f"{len(held)} held out", file=sys.stderr)
+    if cached:
+        print(f"using torchvision's pretrained {weights} from torch hub's cache", file=sys.stderr)
+    else:
+        why = (f"torchvision's pretrained weights for {args.arch} are not in torch hub's cache "
+               f"({checkpoint_path(weights).parent})" if weights is not None
+               else f"{args.arch} has no torchvision pretrained weights")
+        print(f"warning: {why}; fine-tuning from random weights", file=sys.stderr)
+    loaded = load_model(args.arch, {}, WeightSource.PRETRAINED if cached else WeightSource.RANDOM)
+    model, recipe = loaded.model, loaded.preprocessing  # explorer.preprocess: the weights' own recipe
+
+    def tensors(part: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.cat([recipe.tensor(image) for image in part.images]),
+                torch.tensor(part.labels, dtype=torch.long))
+
+    train_x, train_y = tensors(train)
+    held_x, held_y = tensors(held)
+    torch.manual_seed(config.seed)  # the new head's initialisation
+    replace_head(model, find_head(analyze(model, input_shape)), len(dataset.classes))
+    analysed = analyze(model, input_shape)
+    analysed.architecture = args.arch
+    apply_policy(model, analysed, policy, stage)
+    history = fine_tune(model, train_x, train_y, held_x, held_y, config, _progress("", config.epochs),
+                        spec.display_name)
+    evaluation = evaluate(model, held_x, held_y, dataset.classes)
+    freeze = f"stage:{stage}" if stage is not None else str(policy)
+    if args.out:
+        _write_out(args.out, model)
+    return _finetune_result(args.arch, dataset.classes, freeze, model, history, evaluation)
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from explorer.transfer.planner import FreezePolicy, parse_freeze
+    from explorer.zoo import get_spec
+
+    get_spec(args.arch)  # an unknown name: one sentence before anything runs
+    policy, stage = parse_freeze(args.freeze) if args.freeze is not None else (FreezePolicy.HEAD_ONLY, None)
+    _check_out(args.out)
+    if args.demo:
+        result = _finetune_demo(args, policy, stage)
+    else:
+        result = _finetune_data(args, policy, stage)
+    _print_finetune(result, args.format)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the CLI's argument parser."""
     from explorer.formats import FORMATS
@@ -226,6 +425,24 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--set", action="append", default=[], metavar="A:KEY=VALUE", help=setting_help)
     diff.add_argument("--format", choices=("table", "json"), default="table")
     diff.set_defaults(run=_cmd_diff)
+
+    finetune = commands.add_parser("finetune", help="fine-tune a network on your images (or the digits demo)")
+    finetune.add_argument("arch", help="a registry name (see `list`); lenet5 for --demo")
+    source = finetune.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", metavar="DIR_OR_ZIP", help="a folder (or zip) of class folders of images")
+    source.add_argument("--demo", action="store_true",
+                        help="the bundled digits demo: LeNet-5 trained on 0-4 learns 5-9, against scratch")
+    finetune.add_argument("--freeze", metavar="head|stage:K|none", default=None,
+                          help="what stays frozen (default: head, i.e. everything but the new head; "
+                               "--demo: every stage before the head)")
+    finetune.add_argument("--epochs", type=bounded_int(1, 1000), default=None, help="default 10 (--demo: 40)")
+    finetune.add_argument("--lr", type=float, default=None, help="learning rate (default 0.001; --demo: 0.01)")
+    finetune.add_argument("--batch", type=bounded_int(1, 4096), default=None, help="batch size (default 32)")
+    finetune.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=None, help="default 0")
+    finetune.add_argument("--optimizer", choices=("adam", "sgd"), default=None, help="default adam")
+    finetune.add_argument("--out", metavar="FILE", help="write the fine-tuned weights (safetensors)")
+    finetune.add_argument("--format", choices=("table", "json"), default="table")
+    finetune.set_defaults(run=_cmd_finetune)
     return parser
 
 
