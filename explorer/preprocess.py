@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F_nn
 from PIL import Image, ImageOps
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as F
@@ -121,3 +122,18 @@ def generic(input_shape: tuple[int, int, int]) -> Preprocessing:
 def digits(mean: float, std: float) -> Preprocessing:
     """Return the recipe the bundled LeNet-5 was trained with (see scripts/train_lenet5_digits.py)."""
     return Preprocessing(1, (32, 32), None, (mean,), (std,), digits=True, origin="the bundled LeNet-5's training")
+
+
+def digits_as_lenet_input() -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (N x 1 x 32 x 32 images in [0, 1], labels) from scikit-learn's load_digits.
+
+    The bundled LeNet-5's framing (scripts/train_lenet5_digits.py): the 8x8 scan (0-16) enlarged to 28x28
+    (bilinear) and padded by 2.
+    """
+    from sklearn.datasets import load_digits  # here: only the scripts and the demo need scikit-learn
+
+    digits = load_digits()
+    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    images = F_nn.interpolate(images, size=(28, 28), mode="bilinear", align_corners=False)
+    images = F_nn.pad(images, (2, 2, 2, 2))
+    return images.clamp(0, 1), torch.tensor(digits.target)

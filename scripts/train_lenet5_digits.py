@@ -15,27 +15,17 @@ import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F_nn
-from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from explorer.preprocess import digits_as_lenet_input  # noqa: E402,F401 (tests read it from here too)
 from explorer.training import accuracy, train_classifier  # noqa: E402
 from explorer.zoo import build  # noqa: E402
 
 OUT = ROOT / "assets" / "weights"
 SEED = 0
-
-
-def digits_as_lenet_input() -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (N x 1 x 32 x 32 images in [0, 1], labels) from load_digits."""
-    digits = load_digits()
-    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
-    images = F_nn.interpolate(images, size=(28, 28), mode="bilinear", align_corners=False)
-    images = F_nn.pad(images, (2, 2, 2, 2))
-    return images.clamp(0, 1), torch.tensor(digits.target)
 
 
 def main() -> None:

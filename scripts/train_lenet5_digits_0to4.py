@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from explorer.training import accuracy, train_classifier  # noqa: E402
-from explorer.transfer.demo import OLD_DIGITS, WEIGHTS_NAME, digits_as_lenet_input  # noqa: E402
+from explorer.preprocess import digits_as_lenet_input  # noqa: E402
+from explorer.transfer.demo import OLD_DIGITS, WEIGHTS_NAME  # noqa: E402
 from explorer.zoo import build  # noqa: E402
 
 OUT = ROOT / "assets" / "weights"

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F_nn
 from torch import nn
 
 from explorer.analysis import analyze
+from explorer.preprocess import digits_as_lenet_input
 from explorer.stages import find_stages
 from explorer.transfer.finetune import EpochResult, History, TrainConfig, fine_tune, require_training, training_cost
 from explorer.transfer.planner import FreezePolicy, apply_policy, find_head, replace_head
@@ -41,21 +41,6 @@ NEW_DIGITS = (5, 6, 7, 8, 9)
 INPUT_SHAPE = (1, 32, 32)
 DEFAULT_SAMPLES_PER_CLASS = 5
 DEFAULT_CONFIG = TrainConfig(optimizer="adam", lr=1e-2, epochs=40, batch_size=32, seed=0)
-
-
-def digits_as_lenet_input() -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (N x 1 x 32 x 32 images in [0, 1], labels) from scikit-learn's load_digits.
-
-    The bundled LeNet-5's framing (scripts/train_lenet5_digits.py): the 8x8 scan (0-16) enlarged to 28x28
-    (bilinear) and padded by 2.
-    """
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
-    images = F_nn.interpolate(images, size=(28, 28), mode="bilinear", align_corners=False)
-    images = F_nn.pad(images, (2, 2, 2, 2))
-    return images.clamp(0, 1), torch.tensor(digits.target)
 
 
 def metadata() -> dict[str, Any]:

@@ -46,6 +46,7 @@ DEFAULT_DIFF = ("resnet18", "resnet34")
 MAX_BATCH = 64
 DEFAULT_BATCH = 8
 LIST_KEYS = ("arch", "set", "diff", "dset")
+ROW_HEIGHT = 35  # st.dataframe's default row height in pixels
 
 
 def networks() -> list[dict[str, Any]]:
@@ -291,8 +292,6 @@ def comparison_table(summaries: Sequence[compare.NetworkSummary], labels: Sequen
     st.dataframe(frame, height=ROW_HEIGHT * (len(frame) + 1) + 3, width="stretch",
                  column_config={"_index": st.column_config.TextColumn(width="medium", pinned=True)})
 
-
-ROW_HEIGHT = 35  # st.dataframe's default row height in pixels
 
 
 def _random_model(choice: ArchitectureChoice, device: str) -> Callable[[], Any]:
