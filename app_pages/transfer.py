@@ -6,6 +6,10 @@ import streamlit as st
 from explorer import charts, ui
 from explorer.errors import ExplorerError
 from explorer.stages import find_stages
+from explorer.transfer.data import KEEP_SIDE
+from explorer.transfer.finetune import TrainConfig
+from explorer.transfer.job import Job
+from explorer.ui import finetune as fine
 from explorer.ui import state
 from explorer.ui import transfer as page
 from explorer.ui.messages import show_error
@@ -17,7 +21,7 @@ st.write("Start from a network trained on a large dataset instead of from scratc
          "below counts, for any network, what stays frozen, what trains and what one training step costs, exactly "
          "(on the meta device, nothing allocated).")
 
-plan_tab, demo_tab = state.lazy_tabs("transfer.tab", ["Plan", "Digits demo (offline)"])
+plan_tab, images_tab, demo_tab = state.lazy_tabs("transfer.tab", ["Plan", "Your images", "Digits demo (offline)"])
 with demo_tab:
     if demo_tab.open:
         st.write("The course's point, measured: the bundled LeNet-5 trained on the digits 0-4 only (scikit-learn's "
@@ -90,6 +94,39 @@ def show_plan() -> None:
     st.plotly_chart(charts.freeze_plan_chart(plan))
 
 
+def show_your_images() -> None:
+    """Fine-tune for real: your images, the network and its weights, the settings, the run, and the results."""
+    st.write("Teach a network your own classes: give a few images of each, keep what it learned on a large dataset "
+             "(frozen) and train a new head on yours, on the sidebar's device.")
+    source = fine.data_input()
+    dataset = fine.read_dataset(source, KEEP_SIDE) if source is not None else None
+    if dataset is not None:
+        fine.show_dataset(dataset)
+        st.markdown("**Network and weights**")
+        choice = ui.architecture_picker(custom_input=False)
+        weights = fine.weights_input(choice.name)
+        try:
+            stages = len(find_stages(ui.cached_analysis(choice)))
+            settings = page.training_inputs(stages) if weights is not None else None
+            if settings is not None:
+                job = Job(choice.name, dict(choice.config), weights.source, settings["policy"], settings["stage"],
+                          TrainConfig(settings["optimizer"], settings["lr"], settings["epochs"], settings["batch"],
+                                      settings["seed"]))
+                with st.spinner("Planning the run on the meta device..."):
+                    cost = fine.estimate(job, dataset, ui.selected_device())
+                fine.check(cost)
+                fine.show_estimate(cost)
+                if st.button("Train", type="primary", icon=":material/play_arrow:",
+                             key=state.widget_key("transfer.train")):
+                    fine.train(job, cost, source, weights)
+        except ExplorerError as error:
+            show_error(str(error))
+    fine.show_results()
+
+
 with plan_tab:
     if plan_tab.open:
         show_plan()
+with images_tab:
+    if images_tab.open:
+        show_your_images()

@@ -2,7 +2,8 @@
 
 It keeps models with real weights (explorer.ui.cache: building a network and loading its weights is the
 slowest step of a page; a bound of eight entries would let eight 2 GB models in, this one bounds the sum
-of their weight bytes by the budget's ``model_cache_bytes``) and memory predictions (explorer.budget).
+of their weight bytes by the budget's ``model_cache_bytes``), memory predictions (explorer.budget), and
+people's decoded datasets and fine-tuned models (explorer.ui.finetune, bounded by ``work_cache_bytes``).
 The least recently used go first. One key is computed once even when many sessions ask for it at once.
 """
 
@@ -45,13 +46,32 @@ class BoundedCache(Generic[Value]):
             finally:
                 with self._lock:
                     self._building.pop(key, None)
-            with self._lock:
-                limit = self._limit_bytes()
-                if size_bytes <= limit:
-                    while self._entries and self._total() + size_bytes > limit:
-                        self._entries.popitem(last=False)
-                    self._entries[key] = (value, size_bytes)
+            self.put(key, value, size_bytes)
             return value
+
+    def find(self, key: Hashable) -> Value | None:
+        """Return the value kept under ``key`` (now the most recently used), or None."""
+        with self._lock:
+            if key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return self._entries[key][0]
+
+    def put(self, key: Hashable, value: Value, size_bytes: int) -> bool:
+        """Keep ``value`` under ``key`` (replacing what was there), dropping the least recently used to make room.
+
+        Returns:
+            Whether it was kept: a value larger than the whole bound is not.
+        """
+        with self._lock:
+            self._entries.pop(key, None)
+            limit = self._limit_bytes()
+            if size_bytes > limit:
+                return False
+            while self._entries and self._total() + size_bytes > limit:
+                self._entries.popitem(last=False)
+            self._entries[key] = (value, size_bytes)
+            return True
 
     def _total(self) -> int:
         return sum(size for _, size in self._entries.values())

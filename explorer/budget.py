@@ -11,7 +11,8 @@ the meta device (no memory, no compute), and goes through :func:`require` and :f
 
 The limits are settings (environment variables, README "Resource budget"); the defaults suit a 2-core,
 8 GB classroom server: 2 GB for what runs at once, 2 GB of models kept for reuse (explorer.ui.cache),
-60 s for a timing run.
+60 s for a timing run, 10 minutes for a fine-tuning run, 1 GB of datasets and fine-tuned models kept for the
+people who made them.
 """
 
 from __future__ import annotations
@@ -36,9 +37,13 @@ from explorer.units import human_bytes
 MEMORY_ENV = "CONVNET_EXPLORER_MEMORY_MB"
 MODEL_CACHE_ENV = "CONVNET_EXPLORER_MODEL_CACHE_MB"
 TIME_ENV = "CONVNET_EXPLORER_TIME_S"
+TRAINING_TIME_ENV = "CONVNET_EXPLORER_TRAINING_S"
+WORK_CACHE_ENV = "CONVNET_EXPLORER_WORK_CACHE_MB"
 DEFAULT_MEMORY_MB = 2048
 DEFAULT_MODEL_CACHE_MB = 2048
 DEFAULT_SECONDS = 60
+DEFAULT_TRAINING_SECONDS = 600
+DEFAULT_WORK_CACHE_MB = 1024
 # PyTorch's CPU kernels need workspace beside their inputs and outputs, and the allocator keeps freed
 # blocks for reuse: measured peaks (tests/test_budget.py) stay under twice the live tensors plus this.
 LIVE_TENSOR_FACTOR = 2
@@ -48,11 +53,15 @@ WAIT_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Limits:
-    """The server's budget: bytes that may run at once, bytes of models kept for reuse, seconds of timing."""
+    """The server's budget: bytes that may run at once, bytes of models kept for reuse, seconds of timing, seconds
+    of one fine-tuning run, and bytes of people's own work kept between reruns (decoded datasets, fine-tuned
+    models)."""
 
     memory_bytes: int
     model_cache_bytes: int
     seconds: float
+    training_seconds: float = float(DEFAULT_TRAINING_SECONDS)
+    work_cache_bytes: int = DEFAULT_WORK_CACHE_MB * 2**20
 
 
 def _setting(variable: str, default: int, low: int, high: int) -> int:
@@ -76,7 +85,9 @@ def limits() -> Limits:
     """
     return Limits(_setting(MEMORY_ENV, DEFAULT_MEMORY_MB, 16, 2**20) * 2**20,
                   _setting(MODEL_CACHE_ENV, DEFAULT_MODEL_CACHE_MB, 0, 2**20) * 2**20,
-                  float(_setting(TIME_ENV, DEFAULT_SECONDS, 1, 86400)))
+                  float(_setting(TIME_ENV, DEFAULT_SECONDS, 1, 86400)),
+                  float(_setting(TRAINING_TIME_ENV, DEFAULT_TRAINING_SECONDS, 1, 86400)),
+                  _setting(WORK_CACHE_ENV, DEFAULT_WORK_CACHE_MB, 0, 2**20) * 2**20)
 
 
 @dataclass(frozen=True)

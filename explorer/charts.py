@@ -14,6 +14,12 @@ from explorer.units import format_shape, human_bytes
 from explorer.montage import plotly_colorscale
 
 
+def plotly_text(text: str) -> str:
+    """Return ``text`` (a class name a person chose, say) as plotly shows it literally: plotly reads a subset of HTML
+    (``<b>``, ``<br>``, entities) in labels and hover text, and LaTeX between dollar signs."""
+    escaped = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "\u200b" + escaped if escaped.startswith("$") else escaped
+
 
 class BreakdownChart(StrEnum):
     """How :func:`breakdown` draws the blocks: nested rectangles or rings."""
@@ -157,7 +163,7 @@ def channel_statistics_chart(stats: dict[str, list[float]], title: str) -> go.Fi
 
 def predictions_chart(ranked: list[tuple[str, float]]) -> go.Figure:
     """Return the top predictions as horizontal bars of probability."""
-    names = [name for name, _ in ranked][::-1]
+    names = [plotly_text(name) for name, _ in ranked][::-1]
     values = [p for _, p in ranked][::-1]
     figure = go.Figure(go.Bar(x=values, y=names, orientation="h", marker_color=_PARAMS_COLOUR,
                               text=[f"{p:.1%}" for p in values], textposition="auto"))
@@ -263,4 +269,48 @@ def demo_curves(frozen, scratch) -> go.Figure:
     figure.update_xaxes(title_text="epoch")
     figure.update_layout(height=360, margin=dict(t=30, b=10, l=10, r=10),
                          legend=dict(orientation="h", yanchor="bottom", y=1.02))
+    return figure
+
+
+def training_curves(epochs) -> go.Figure:
+    """Return loss and accuracy per epoch of a fine-tuning run (explorer.transfer.finetune.EpochResult list), on the
+    training images (as the batches were trained) and on the held-out ones, in two panels."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("Loss (cross-entropy)", "Accuracy (%)"))
+    x = [r.epoch for r in epochs]
+    for name, colour, dash, loss, accuracy in (
+            ("training", _PARAMS_COLOUR, "solid", [r.train_loss for r in epochs],
+             [100 * r.train_accuracy for r in epochs]),
+            ("held out", _MACS_COLOUR, "solid", [r.held_out_loss for r in epochs],
+             [100 * r.held_out_accuracy for r in epochs])):
+        figure.add_trace(go.Scatter(x=x, y=loss, mode="lines+markers", name=f"{name} loss", legendgroup=name,
+                                    line=dict(color=colour, dash=dash),
+                                    hovertemplate=f"{name}<br>epoch %{{x}}: loss %{{y:.4f}}<extra></extra>"),
+                         row=1, col=1)
+        figure.add_trace(go.Scatter(x=x, y=accuracy, mode="lines+markers", name=f"{name} accuracy",
+                                    legendgroup=name, line=dict(color=colour, dash="dot"),
+                                    hovertemplate=f"{name}<br>epoch %{{x}}: %{{y:.1f}} %<extra></extra>"),
+                         row=1, col=2)
+    figure.update_yaxes(range=[0, 100], row=1, col=2)
+    figure.update_xaxes(title_text="epoch", dtick=1 if len(x) <= 20 else None)
+    figure.update_layout(height=360, margin=dict(t=60, b=10, l=10, r=10),
+                         legend=dict(orientation="h", yanchor="bottom", y=1.12, x=0))
+    return figure
+
+
+def confusion_matrix(classes, confusion) -> go.Figure:
+    """Return a confusion matrix (``confusion[i][j]``: images of class i predicted as j) as a heatmap with counts,
+    true classes down and predictions across, the diagonal being what it got right."""
+    names = [plotly_text(name) for name in classes]
+    counts = np.asarray(confusion)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+    figure = go.Figure(go.Heatmap(
+        z=shares, x=names, y=names, colorscale="Blues", zmin=0, zmax=1, customdata=counts,
+        text=counts if len(names) <= 20 else None, texttemplate="%{text}" if len(names) <= 20 else None,
+        colorbar=dict(title="share of<br>the class", tickformat=".0%"),
+        hovertemplate="true %{y}, predicted %{x}: %{customdata} images (%{z:.0%} of the class)<extra></extra>"))
+    figure.update_xaxes(title_text="predicted", type="category", side="bottom")
+    figure.update_yaxes(title_text="true class", type="category", autorange="reversed")
+    side = min(720, 160 + 36 * len(names))
+    figure.update_layout(height=side, margin=dict(t=20, b=10, l=10, r=10))
     return figure

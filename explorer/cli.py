@@ -184,9 +184,6 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-HELD_OUT_SHARE = 0.15  # as Teachable Machine (and the Transfer learning page) hold out
-
-
 def _progress(prefix: str, total: int) -> Any:
     """Return an on_epoch callback that prints one line per epoch on stderr."""
     def call(result: Any) -> None:
@@ -311,29 +308,18 @@ def _finetune_demo(args: argparse.Namespace, policy: Any, stage: int | None) -> 
 
 
 def _finetune_data(args: argparse.Namespace, policy: Any, stage: int | None) -> dict[str, Any]:
-    import torch
-
-    from explorer import preprocess
-    from explorer.analysis import analyze
-    from explorer.errors import DatasetError
-    from explorer.transfer.data import MAX_KEEP_SIDE, read_image_folder, split_per_class
+    from explorer.transfer import job as jobs
+    from explorer.transfer.data import read_image_folder
     from explorer.transfer.finetune import TrainConfig, evaluate, fine_tune
-    from explorer.transfer.planner import apply_policy, find_head, replace_head
-    from explorer.weights import WeightSource, checkpoint_path, load_model, pretrained_weights
-    from explorer.zoo import get_spec
+    from explorer.weights import WeightSource, checkpoint_path, pretrained_weights
+    from explorer import budget
 
-    config = _config(args, TrainConfig())
-    spec = get_spec(args.arch)
-    input_shape = spec.default_input_shape(spec.resolve_config({}))
     weights = pretrained_weights(args.arch)
     cached = weights is not None and checkpoint_path(weights).exists()
-    # the recipe load_model gives these weights, known before loading them: images are read at its size
-    recipe = preprocess.from_torchvision(weights.transforms()) if cached else preprocess.generic(input_shape)
-    side = min(MAX_KEEP_SIDE, max(8, recipe.resize or 0, *recipe.crop))
-    dataset = read_image_folder(args.data, max_side=side)
-    train, held = split_per_class(dataset, HELD_OUT_SHARE, config.seed)
-    if len(held) == 0:
-        raise DatasetError("There are too few images to hold any out; give at least one class two or more images.")
+    job = jobs.Job(args.arch, {}, WeightSource.PRETRAINED if cached else WeightSource.RANDOM, policy, stage,
+                   _config(args, TrainConfig()))
+    dataset = read_image_folder(args.data, max_side=jobs.reading_side(job.recipe()))
+    train, held = jobs.split(dataset, job.train.seed)
     skipped = f", {len(dataset.skipped)} files skipped" if dataset.skipped else ""
     print(f"{len(dataset)} images in {len(dataset.classes)} classes{skipped}: {len(train)} to train on, "
           f"{len(held)} held out", file=sys.stderr)
@@ -344,27 +330,18 @@ def _finetune_data(args: argparse.Namespace, policy: Any, stage: int | None) -> 
                f"({checkpoint_path(weights).parent})" if weights is not None
                else f"{args.arch} has no torchvision pretrained weights")
         print(f"warning: {why}; fine-tuning from random weights", file=sys.stderr)
-    loaded = load_model(args.arch, {}, WeightSource.PRETRAINED if cached else WeightSource.RANDOM)
-    model, recipe = loaded.model, loaded.preprocessing  # explorer.preprocess: the weights' own recipe
-
-    def tensors(part: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        return (torch.cat([recipe.tensor(image) for image in part.images]),
-                torch.tensor(part.labels, dtype=torch.long))
-
-    train_x, train_y = tensors(train)
-    held_x, held_y = tensors(held)
-    torch.manual_seed(config.seed)  # the new head's initialisation
-    replace_head(model, find_head(analyze(model, input_shape)), len(dataset.classes))
-    analysed = analyze(model, input_shape)
-    analysed.architecture = args.arch
-    apply_policy(model, analysed, policy, stage)
-    history = fine_tune(model, train_x, train_y, held_x, held_y, config, _progress("", config.epochs),
-                        spec.display_name)
-    evaluation = evaluate(model, held_x, held_y, dataset.classes)
-    freeze = f"stage:{stage}" if stage is not None else str(policy)
+    cost = jobs.estimate(job, len(dataset.classes), len(train), len(held))
+    jobs.check(cost)
+    prepared = jobs.prepare(cost, train, held)
+    history = fine_tune(prepared.model, prepared.train_x, prepared.train_y, prepared.held_x, prepared.held_y,
+                        job.train, _progress("", job.train.epochs), cost.step.label,
+                        time_limit=budget.limits().training_seconds)
+    if history.limited:
+        print(f"warning: {history.limited}", file=sys.stderr)
+    evaluation = evaluate(prepared.model, prepared.held_x, prepared.held_y, dataset.classes)
     if args.out:
-        _write_out(args.out, model)
-    return _finetune_result(args.arch, dataset.classes, freeze, model, history, evaluation)
+        _write_out(args.out, prepared.model)
+    return _finetune_result(args.arch, dataset.classes, job.freeze, prepared.model, history, evaluation)
 
 
 def _cmd_finetune(args: argparse.Namespace) -> int:
@@ -439,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--lr", type=float, default=None, help="learning rate (default 0.001; --demo: 0.01)")
     finetune.add_argument("--batch", type=bounded_int(1, 4096), default=None, help="batch size (default 32)")
     finetune.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=None, help="default 0")
-    finetune.add_argument("--optimizer", choices=("adam", "sgd"), default=None, help="default adam")
+    finetune.add_argument("--optimizer", choices=("adam", "sgd", "plain_sgd"), default=None,
+                          help="default adam; sgd has momentum 0.9, plain_sgd none")
     finetune.add_argument("--out", metavar="FILE", help="write the fine-tuned weights (safetensors)")
     finetune.add_argument("--format", choices=("table", "json"), default="table")
     finetune.set_defaults(run=_cmd_finetune)

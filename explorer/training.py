@@ -19,12 +19,20 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     return shifted
 
 
+def main_logits(output: torch.Tensor | tuple) -> torch.Tensor:
+    """Return the class scores of a forward pass: the output itself, or its first field where a network returns its
+    auxiliary classifiers' scores beside the main ones in training mode (torchvision's Inception v3)."""
+    return output if isinstance(output, torch.Tensor) else output[0]
+
+
 def train_epoch(model: nn.Module, optimiser: torch.optim.Optimizer, inputs: torch.Tensor, targets: torch.Tensor,
-                batch_size: int, generator: torch.Generator, max_shift: int = 0) -> tuple[float, float]:
+                batch_size: int, generator: torch.Generator, max_shift: int = 0,
+                on_batch: Callable[[int, int], None] | None = None) -> tuple[float, float]:
     """Run one epoch of shuffled mini-batches through ``optimiser`` with cross-entropy, in the model's current mode.
 
     Batches are moved to the device of the model's first parameter. The caller sets train or eval modes
-    (fine-tuning keeps frozen BatchNorm layers in eval mode).
+    (fine-tuning keeps frozen BatchNorm layers in eval mode). ``on_batch(done, total)`` is called after each
+    batch with the images trained on so far in this epoch.
 
     Returns:
         The mean loss and the accuracy over the epoch's samples, as the batches were when they were trained.
@@ -45,12 +53,14 @@ def train_epoch(model: nn.Module, optimiser: torch.optim.Optimizer, inputs: torc
             images = random_shift(images, max_shift, generator)
         labels = targets[batch].to(device)
         optimiser.zero_grad()
-        logits = model(images.to(device))
+        logits = main_logits(model(images.to(device)))
         loss = loss_fn(logits, labels)
         loss.backward()
         optimiser.step()
         total += loss.item() * len(batch)
         correct += int((logits.detach().argmax(dim=1) == labels).sum())
+        if on_batch is not None:
+            on_batch(end, len(inputs))
     return total / len(inputs), correct / len(inputs)
 
 

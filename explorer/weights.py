@@ -32,7 +32,7 @@ from explorer.zoo import build, get_spec
 __all__ = [
     "ASSETS", "MAX_STATE_DICT_BYTES", "MAX_STATE_DICT_LABEL", "PICKLED_OBJECTS", "LoadedModel",
     "StateDictMismatchError", "WeightSource", "WeightsError", "WeightsUnavailableError", "apply_state_dict",
-    "available_sources", "bundled_metadata", "checkpoint_path", "ensure_pretrained_cached", "load_model",
+    "available_sources", "preprocessing_for", "bundled_metadata", "checkpoint_path", "ensure_pretrained_cached", "load_model",
     "pretrained_weights", "read_state_dict",
 ]
 
@@ -93,6 +93,19 @@ def available_sources(name: str) -> list[WeightSource]:
     return sources
 
 
+def preprocessing_for(name: str, source: WeightSource | str,
+                      input_shape: tuple[int, int, int]) -> preprocess.Preprocessing:
+    """Return the preprocessing that ``source``'s weights for ``name`` expect, known before they are loaded: the
+    pretrained weights' own transforms, the bundled digits' recipe, else a generic one at ``input_shape``."""
+    weights = pretrained_weights(name) if source == WeightSource.PRETRAINED else None
+    if weights is not None:
+        return preprocess.from_torchvision(weights.transforms())
+    meta = bundled_metadata(name) if source == WeightSource.BUNDLED else None
+    if meta is not None:
+        return preprocess.digits(meta["mean"], meta["std"])
+    return preprocess.generic(input_shape)
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -135,7 +148,7 @@ def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int
     # pretrained models come from torchvision's own builder below; every other source starts random
     model = build(name, **resolved) if source != WeightSource.PRETRAINED else nn.Identity()
     categories = None
-    recipe = preprocess.generic(input_shape)
+    recipe = preprocessing_for(name, source, input_shape)
     description = "Random initialisation: the feature maps show the network's structure, not learned features."
     if source == WeightSource.BUNDLED:
         meta = bundled_metadata(name)
@@ -145,7 +158,6 @@ def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int
             raise WeightsError("The bundled weights were trained with the default options; reset the options to use them.")
         apply_state_dict(model, read_state_dict((ASSETS / f"{name}_digits.pt").read_bytes()))
         categories = meta["categories"]
-        recipe = preprocess.digits(meta["mean"], meta["std"])
         description = (f"Trained on handwritten digits ({meta['dataset']}); held-out accuracy "
                        f"{meta['held_out_accuracy']:.1%} on {meta['test_samples']} digits.")
     elif source == WeightSource.PRETRAINED:
@@ -161,7 +173,6 @@ def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int
             raise WeightsError(f"The cached pretrained weights for {name} could not be loaded "
                                f"({str(error).splitlines()[0][:160]}).") from None
         categories = list(weights.meta["categories"])
-        recipe = preprocess.from_torchvision(weights.transforms())
         description = f"torchvision's {weights} ({weights.meta.get('_docs', '').strip().split('.')[0]})."
     elif source == WeightSource.UPLOADED:
         if upload is None:

@@ -113,10 +113,12 @@ def test_the_largest_torchvision_networks_exceed_the_default_budget(name):
 
 
 def test_the_budget_is_a_setting(monkeypatch):
-    assert budget.limits() == budget.Limits(2 * 2**30, 2 * 2**30, 60.0)
+    assert budget.limits() == budget.Limits(2 * 2**30, 2 * 2**30, 60.0, 600.0, 2**30)
     monkeypatch.setenv(budget.MEMORY_ENV, "8192")
     monkeypatch.setenv(budget.TIME_ENV, "5")
-    assert budget.limits().memory_bytes == 8 * 2**30 and budget.limits().seconds == 5
+    monkeypatch.setenv(budget.TRAINING_TIME_ENV, "30")
+    monkeypatch.setenv(budget.WORK_CACHE_ENV, "0")
+    assert budget.limits() == budget.Limits(8 * 2**30, 2 * 2**30, 5.0, 30.0, 0)
     require(network_cost("vit_h_14"))  # fits an 8 GB budget
     for bad in ("lots", "0", "1e9", "-5"):
         monkeypatch.setenv(budget.MEMORY_ENV, bad)

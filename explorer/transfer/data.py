@@ -36,7 +36,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 from PIL import Image
 
@@ -44,8 +44,11 @@ from explorer.errors import DatasetError, ImageLoadError
 from explorer.images import MAX_BYTES, UPLOAD_TYPES, load_image
 from explorer.units import human_bytes
 
+HELD_OUT_SHARE = 0.15
+"""The share of every class held out to measure a fine-tuned model on images it never trained on (Teachable
+Machine's 15 %)."""
 MAX_ZIP_BYTES = 200 * 2**20
-"""The largest zip read: Streamlit's own upload limit (server.maxUploadSize, 200 MB)."""
+"""The largest zip read, and the Transfer learning page uploader's limit (Streamlit's default upload limit)."""
 MAX_TOTAL_UNCOMPRESSED = 500 * 2**20
 """The most that all members of a zip may inflate to, as the zip declares it (checked before inflating)."""
 MAX_FILES = 5_000
@@ -120,6 +123,10 @@ class Dataset:
         """Return the number of images of each class, in class order."""
         counted = Counter(self.labels)
         return {name: counted[index] for index, name in enumerate(self.classes)}
+
+    def nbytes(self) -> int:
+        """Return the bytes the decoded images take (width x height x channels)."""
+        return sum(image.width * image.height * len(image.getbands()) for image in self.images)
 
 
 def shown(name: str) -> str:
@@ -502,8 +509,10 @@ def read_image_folder(path: str | Path, max_side: int = KEEP_SIDE) -> Dataset:
     return read_image_folder_zip(data, max_side)
 
 
-def dataset_from_uploads(classes: dict[str, list[tuple[str, bytes]]], max_side: int = KEEP_SIDE) -> Dataset:
-    """Return the images uploaded per class in the browser: class name -> [(file name, bytes), ...].
+def dataset_from_uploads(classes: Mapping[str, list[tuple[str, bytes]]] | Sequence[tuple[str, list[tuple[str, bytes]]]],
+                         max_side: int = KEEP_SIDE) -> Dataset:
+    """Return the images uploaded per class in the browser: class name -> [(file name, bytes), ...], as a mapping or
+    as (name, files) pairs (the page's classes, whose names a person may have typed twice).
 
     Class names are used as typed, without surrounding spaces. The limits of a zip apply: at most
     :data:`MAX_CLASSES` classes, :data:`MAX_IMAGES` images and :data:`MAX_TOTAL_UNCOMPRESSED` bytes, each image
@@ -518,7 +527,8 @@ def dataset_from_uploads(classes: dict[str, list[tuple[str, bytes]]], max_side: 
             fewer than two classes with images, or ``max_side`` out of range.
     """
     _check_side(max_side)
-    names = [name.strip() for name in classes]
+    pairs = list(classes.items()) if isinstance(classes, Mapping) else list(classes)
+    names = [name.strip() for name, _ in pairs]
     if any(not name for name in names):
         raise DatasetError("A class has no name; give every class a name.")
     repeated = [name for name, count in Counter(names).items() if count > 1]
@@ -529,21 +539,21 @@ def dataset_from_uploads(classes: dict[str, list[tuple[str, bytes]]], max_side: 
         raise DatasetError(f"The class name {_quoted(long[0])} is longer than {MAX_CLASS_NAME} characters.")
     if len(names) > MAX_CLASSES:
         raise DatasetError(f"There are {len(names):,} classes; at most {MAX_CLASSES} are used.")
-    count = sum(len(files) for files in classes.values())
+    count = sum(len(files) for _, files in pairs)
     if count > MAX_IMAGES:
         raise DatasetError(f"There are {count:,} images; at most {MAX_IMAGES:,} are read.")
-    total = sum(len(data) for files in classes.values() for _, data in files)
+    total = sum(len(data) for _, files in pairs for _, data in files)
     if total > MAX_TOTAL_UNCOMPRESSED:
         raise DatasetError(f"The images add up to {human_bytes(total)}; at most "
                            f"{human_bytes(MAX_TOTAL_UNCOMPRESSED)} are read.")
     collector = _Collector(max_side)
-    for class_name, files in zip(names, classes.values()):
+    for class_name, (_, files) in zip(names, pairs):
         for file_name, data in files:
             collector.add(class_name, file_name, data)
     return collector.dataset("The upload", names)
 
 
-def split_per_class(dataset: Dataset, held_out: float = 0.15, seed: int = 0) -> tuple[Dataset, Dataset]:
+def split_per_class(dataset: Dataset, held_out: float = HELD_OUT_SHARE, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Return (training, held-out) parts of ``dataset``, holding out ``held_out`` of every class.
 
     Each class gives ``round(held_out * n)`` of its ``n`` images, but at least one when it has two or more and

@@ -13,6 +13,7 @@ for the backward pass, predicted on the meta device) before it allocates anythin
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -22,18 +23,19 @@ from torch import nn
 
 from explorer import budget
 from explorer.errors import BudgetError, TransferError
-from explorer.training import train_epoch
-from explorer.transfer.planner import Head
-from explorer.units import human_bytes
+from explorer.training import main_logits, train_epoch
+from explorer.transfer.planner import OPTIMIZER_STATE_COPIES, Head
+from explorer.units import human_bytes, human_seconds
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = tuple(OPTIMIZER_STATE_COPIES)  # "adam", "sgd" (momentum 0.9), "plain_sgd"
 SGD_MOMENTUM = 0.9
 EVAL_BATCH = 256
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train: the optimizer ("adam" or "sgd" with momentum 0.9), its learning rate, epochs, batch size, seed."""
+    """How to train: the optimizer ("adam", "sgd" with momentum 0.9, or "plain_sgd"), its learning rate, epochs, batch
+    size and seed."""
 
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -65,11 +67,13 @@ class EpochResult:
 
 @dataclass
 class History:
-    """Every finished epoch, whether the run was stopped before its last one, and the seconds it took."""
+    """Every finished epoch, whether the run was stopped before its last one (by the caller or by the time limit,
+    which ``limited`` then explains), and the seconds it took."""
 
     epochs: list[EpochResult] = field(default_factory=list)
     stopped: bool = False
     seconds: float = 0.0
+    limited: str = ""  # why the run stopped at the server's time limit, in a sentence ("" when it did not)
 
     @property
     def held_out_accuracy(self) -> float:
@@ -88,7 +92,7 @@ class TrainingCost:
     label: str
     weight_bytes: int          # parameters and buffers
     gradient_bytes: int        # one gradient per trainable parameter
-    optimizer_bytes: int       # Adam: two moments per trainable parameter; SGD with momentum: one
+    optimizer_bytes: int       # Adam: two moments per trainable parameter; SGD with momentum: one; plain SGD: none
     activation_bytes: int      # what a batch keeps for the backward pass, with the budget's workspace margin
     batch_size: int
 
@@ -171,6 +175,11 @@ def _label(model: nn.Module) -> str:
     return getattr(model, "display_name", None) or type(model).__name__
 
 
+def forward_cost(model: nn.Module, input_shape: tuple[int, ...]) -> budget.ForwardCost:
+    """Return what forward passes of real ``model`` at ``input_shape`` (C, H, W) need, predicted on a meta copy."""
+    return budget.cost_of(lambda: _meta_copy(model), tuple(input_shape), _label(model))
+
+
 def training_cost(model: nn.Module, input_shape: tuple[int, ...], batch_size: int, optimizer: str = "adam",
                   label: str | None = None) -> TrainingCost:
     """Return the memory of one training step of ``model`` on batches of ``batch_size`` inputs of ``input_shape``.
@@ -186,27 +195,30 @@ def training_cost(model: nn.Module, input_shape: tuple[int, ...], batch_size: in
     trainable = sum(p.numel() * p.element_size() for p in meta.parameters() if p.requires_grad)
     # at batch 2 (BatchNorm in training mode refuses one sample with 1x1 maps), halved, rounded up
     per_sample = budget.LIVE_TENSOR_FACTOR * -(-budget.live_peak_bytes(meta, tuple(input_shape), 2, grad=True) // 2)
-    state = {"adam": 2, "sgd": 1}[optimizer] * trainable
+    state = OPTIMIZER_STATE_COPIES[optimizer] * trainable
     return TrainingCost(label or _label(model), weights, trainable, state,
                         budget.WORKSPACE_BYTES + batch_size * per_sample, batch_size)
 
 
-def require_training(cost: TrainingCost, optimizer: str = "adam") -> None:
-    """Refuse a training step whose predicted memory exceeds the server's memory budget.
+def require_training(cost: TrainingCost, optimizer: str = "adam", data_bytes: int = 0) -> None:
+    """Refuse a training step whose predicted memory, with ``data_bytes`` of preprocessed images, exceeds the
+    server's memory budget.
 
     Raises:
         BudgetError: the step would need more than the budget, in one sentence that says what to change.
     """
     limit = budget.limits().memory_bytes
-    if cost.total_bytes <= limit:
+    if cost.total_bytes + data_bytes <= limit:
         return
-    state = "Adam's two moments" if optimizer == "adam" else "SGD's momentum"
+    state = {"adam": "Adam's two moments", "sgd": "SGD's momentum"}.get(optimizer, "the optimizer")
+    images = f", {human_bytes(data_bytes)} of preprocessed images" if data_bytes else ""
     raise BudgetError(
-        f"Training {cost.label} on batches of {cost.batch_size} would need about {human_bytes(cost.total_bytes)} "
-        f"({human_bytes(cost.weight_bytes)} of weights, {human_bytes(cost.gradient_bytes)} of gradients, "
-        f"{human_bytes(cost.optimizer_bytes)} for {state}, {human_bytes(cost.activation_bytes)} of activations "
-        f"kept for the backward pass), more than this server's budget of {human_bytes(limit)}; use a smaller "
-        f"batch, freeze more layers or pick a smaller network.")
+        f"Training {cost.label} on batches of {cost.batch_size} would need about "
+        f"{human_bytes(cost.total_bytes + data_bytes)} ({human_bytes(cost.weight_bytes)} of weights, "
+        f"{human_bytes(cost.gradient_bytes)} of gradients, {human_bytes(cost.optimizer_bytes)} for {state}, "
+        f"{human_bytes(cost.activation_bytes)} of activations kept for the backward pass{images}), more than this "
+        f"server's budget of {human_bytes(limit)}; use a smaller batch{', fewer images' if data_bytes else ''}, "
+        f"freeze more layers or pick a smaller network.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,7 +235,7 @@ def _check_data(x: torch.Tensor, y: torch.Tensor, what: str) -> None:
 def _optimizer(parameters: list[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(parameters, lr=config.lr)
-    return torch.optim.SGD(parameters, lr=config.lr, momentum=SGD_MOMENTUM)
+    return torch.optim.SGD(parameters, lr=config.lr, momentum=SGD_MOMENTUM if config.optimizer == "sgd" else 0.0)
 
 
 @torch.no_grad()
@@ -233,7 +245,7 @@ def _loss_and_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tu
     device = next(model.parameters()).device
     total, correct = 0.0, 0
     for start in range(0, len(x), EVAL_BATCH):
-        logits = model(x[start: start + EVAL_BATCH].to(device))
+        logits = main_logits(model(x[start: start + EVAL_BATCH].to(device)))
         labels = y[start: start + EVAL_BATCH].to(device)
         total += nn.functional.cross_entropy(logits, labels, reduction="sum").item()
         correct += int((logits.argmax(dim=1) == labels).sum())
@@ -242,13 +254,17 @@ def _loss_and_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tu
 
 def fine_tune(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, held_x: torch.Tensor,
               held_y: torch.Tensor, config: TrainConfig,
-              on_epoch: Callable[[EpochResult], bool | None] | None = None, label: str | None = None) -> History:
+              on_epoch: Callable[[EpochResult], bool | None] | None = None, label: str | None = None,
+              on_batch: Callable[[int, int, int], None] | None = None, time_limit: float | None = None) -> History:
     """Train the trainable parameters of ``model`` in place on (``train_x``, ``train_y``); measure on the held-out set.
 
     Inputs are preprocessed N x C x H x W tensors, labels class indices. Only parameters with requires_grad
     reach the optimizer; modules whose parameters are all frozen stay in eval mode. After every epoch
     ``on_epoch`` gets its :class:`EpochResult`; returning False stops there, and the model keeps what it
-    learned. Seeded: the same seed, data and thread count give the same model. The model ends in eval mode.
+    learned. ``on_batch(epoch, done, total)`` follows the images of the epoch under way. With ``time_limit``
+    (seconds), a run whose next epoch would end past it, at the pace of the epochs so far, stops before that
+    epoch and says why in ``History.limited``. Seeded: the same seed, data and thread count give the same
+    model. The model ends in eval mode.
 
     Returns:
         The :class:`History` of the finished epochs.
@@ -265,10 +281,12 @@ def fine_tune(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, he
         raise TransferError("Every layer is frozen, so there is nothing to train; unfreeze at least the new head.")
     cost = training_cost(model, tuple(train_x.shape[1:]), min(config.batch_size, len(train_x)), config.optimizer,
                          label)
-    require_training(cost, config.optimizer)
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in (train_x, train_y, held_x, held_y)}
+    data_bytes = sum(storages.values())  # what the images hold, once per storage (an expanded view holds little)
+    require_training(cost, config.optimizer, data_bytes)
     history = History()
     began = time.perf_counter()
-    with budget.running(cost.total_bytes):
+    with budget.running(cost.total_bytes + data_bytes):
         generator = torch.Generator().manual_seed(config.seed)
         torch.manual_seed(config.seed)
         optimiser = _optimizer(parameters, config)
@@ -276,13 +294,23 @@ def fine_tune(model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor, he
         try:
             for epoch in range(1, config.epochs + 1):
                 _train_mode(model, frozen)
+                batches = None if on_batch is None else functools.partial(on_batch, epoch)
                 train_loss, train_accuracy = train_epoch(model, optimiser, train_x, train_y, config.batch_size,
-                                                         generator)
+                                                         generator, on_batch=batches)
                 held_loss, held_accuracy = _loss_and_accuracy(model, held_x, held_y)
                 result = EpochResult(epoch, train_loss, train_accuracy, held_loss, held_accuracy)
                 history.epochs.append(result)
                 if on_epoch is not None and on_epoch(result) is False and epoch < config.epochs:
                     history.stopped = True
+                    break
+                elapsed = time.perf_counter() - began
+                if time_limit is not None and epoch < config.epochs and elapsed * (epoch + 1) / epoch > time_limit:
+                    history.stopped = True
+                    history.limited = (
+                        f"Stopped after epoch {epoch} of {config.epochs}: an epoch takes about "
+                        f"{human_seconds(elapsed / epoch)}, and the next would end past this server's limit of "
+                        f"{human_seconds(time_limit)} for one training run. The model keeps what it learned; "
+                        f"use fewer images or epochs, freeze more layers or pick a smaller network.")
                     break
         finally:
             model.eval()
@@ -309,7 +337,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, classes: Sequen
     """
     _check_data(x, y, "held-out")
     batch = min(EVAL_BATCH, len(x))
-    cost = budget.cost_of(lambda: _meta_copy(model), tuple(x.shape[1:]), _label(model))
+    cost = forward_cost(model, tuple(x.shape[1:]))
     budget.require(cost, batch, "evaluate fewer images at once or pick a smaller network")
     model.eval()
     device = next(model.parameters()).device
@@ -327,6 +355,23 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, classes: Sequen
                       wrong, predicted.tolist())
 
 
+@torch.no_grad()
+def predict(model: nn.Module, inputs: torch.Tensor, classes: Sequence[str], k: int = 5) -> list[tuple[str, float]]:
+    """Return the ``k`` most probable of ``classes`` for one preprocessed image (1 x C x H x W), within the budget.
+
+    Raises:
+        BudgetError: the forward pass would not fit the memory budget, or the server stayed busy.
+    """
+    from explorer.activations import top_k
+
+    cost = forward_cost(model, tuple(inputs.shape[1:]))
+    budget.require(cost, 1)
+    model.eval()
+    with budget.running(cost.total_bytes(1)):
+        output = main_logits(model(inputs.to(next(model.parameters()).device)))
+    return top_k(output.cpu(), classes, k)
+
+
 def to_safetensors(model: nn.Module) -> bytes:
     """Return the model's state_dict in the safetensors format (every tensor copied to the CPU, contiguous)."""
     from safetensors.torch import save
@@ -335,11 +380,13 @@ def to_safetensors(model: nn.Module) -> bytes:
 
 
 def loading_code(name: str, config: dict[str, Any], num_classes: int, head: Head,
-                 filename: str = "model.safetensors") -> str:
+                 filename: str = "model.safetensors", model: nn.Module | None = None) -> str:
     """Return a Python snippet that rebuilds registry network ``name``, replaces its head and loads ``filename``.
 
     torchvision networks are built with torchvision's own ``get_model``; the app's hand-written ones
-    (LeNet-5, ...) with ``explorer.zoo.build``. The snippet leaves ``model`` in eval mode.
+    (LeNet-5, ...) with ``explorer.zoo.build``. The snippet leaves ``model`` in eval mode. Given the fine-tuned
+    ``model``, a setting its weights' builder made that the state_dict does not hold is written out too
+    (torchvision's pretrained GoogLeNet and Inception v3 convert their inputs: ``transform_input=True``).
 
     Raises:
         UnknownArchitectureError: ``name`` is not in the registry.
@@ -348,6 +395,8 @@ def loading_code(name: str, config: dict[str, Any], num_classes: int, head: Head
     from explorer.zoo.registry import Origin
 
     spec = get_spec(name)
+    if getattr(model, "transform_input", False):
+        config = {**config, "transform_input": True}
     arguments = "".join(f", {key}={value!r}" for key, value in sorted(config.items()))
     if spec.origin == Origin.TORCHVISION:
         imports, builder = "from torchvision.models import get_model", f"model = get_model({name!r}{arguments})"

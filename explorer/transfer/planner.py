@@ -433,6 +433,54 @@ def _bytes(parameters: list[nn.Parameter]) -> int:
     return sum(p.numel() * p.element_size() for p in parameters)
 
 
+def planned_model(name: str, config: dict[str, Any] | None, num_classes: int, policy: FreezePolicy | str,
+                  stage: int | None = None,
+                  input_shape: tuple[int, int, int] | None = None) -> tuple[nn.Module, ModelReport, Head]:
+    """Return registry network ``name`` on the meta device with a new head for ``num_classes`` and ``policy`` applied,
+    its analysis at ``input_shape`` (requires_grad as the policy set it) and the head that was replaced.
+
+    What a real model gets from :func:`apply_plan` with the same head and frozen names: the plan is made here,
+    without memory, and a real network only follows it.
+
+    Raises:
+        ExplorerError: an unknown name, invalid options or an input the network cannot take.
+        TransferError: as :func:`find_head`, :func:`replace_head` and :func:`apply_policy` raise.
+    """
+    spec = get_spec(name)
+    resolved = spec.resolve_config(config or {})
+    shape = tuple(input_shape or spec.default_input_shape(resolved))
+    model = _build_on_meta(name, resolved)
+    original = analyze(model, shape)
+    original.architecture = name
+    head = find_head(original)
+    replace_head(model, head, num_classes)
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)
+    unfrozen = analyze(model, shape)
+    unfrozen.architecture = name
+    apply_policy(model, unfrozen, policy, stage)
+    report = analyze(model, shape)  # requires_grad as the policy set it: the counts are analyze()'s
+    report.architecture = name
+    return model, report, head
+
+
+def apply_plan(model: nn.Module, head: Head, num_classes: int, frozen: set[str] | frozenset[str]) -> None:
+    """Give real ``model`` (the network :func:`planned_model` planned) its new head and freeze the parameters named
+    in ``frozen``; every other parameter trains. The new head is initialised from torch's current random state.
+
+    Raises:
+        TransferError: ``model`` has no such head, or lacks a parameter the plan freezes (another network).
+    """
+    replace_head(model, head, num_classes)
+    names = {name for name, _ in model.named_parameters()}
+    missing = sorted(set(frozen) - names)
+    if missing:
+        raise TransferError(f"The network has no parameter {missing[0]!r} that the plan freezes, so the plan was made "
+                            f"for another network.")
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name not in frozen)
+
+
 def plan(name: str, config: dict[str, Any] | None, num_classes: int, policy: FreezePolicy | str,
          stage: int | None = None, optimizer: str = "adam", batch: int = 1,
          input_shape: tuple[int, int, int] | None = None) -> Plan:
@@ -457,19 +505,13 @@ def plan(name: str, config: dict[str, Any] | None, num_classes: int, policy: Fre
     spec = get_spec(name)
     resolved = spec.resolve_config(config or {})
     shape = tuple(input_shape or spec.default_input_shape(resolved))
-    model = _build_on_meta(name, resolved)
-    original = analyze(model, shape)
-    original.architecture = name
-    head = find_head(original)
-    replace_head(model, head, num_classes)
-    for parameter in model.parameters():
+    model, report, head = planned_model(name, resolved, num_classes, policy, stage, shape)
+    frozen = [parameter for parameter in model.parameters() if not parameter.requires_grad]
+    for parameter in frozen:  # the same network with nothing frozen, for what the frozen prefix saves
         parameter.requires_grad_(True)
-    unfrozen = analyze(model, shape)
-    unfrozen.architecture = name
     activation_unfrozen = budget.live_peak_bytes(model, shape, batch, grad=True)
-    apply_policy(model, unfrozen, policy, stage)
-    report = analyze(model, shape)  # requires_grad as the policy set it: the counts are analyze()'s
-    report.architecture = name
+    for parameter in frozen:
+        parameter.requires_grad_(False)
     forward, backward = training_step_macs(model, report, batch)
     if forward != report.total_macs * batch:  # the counted pass must be the analysed one
         raise AssertionError(f"{name}: counted {forward} forward MACs, analyze() {report.total_macs * batch}")

@@ -21,23 +21,17 @@ POLICY_LABELS = {
 OPTIMIZER_LABELS = {"adam": "Adam (two extra copies of the trainable weights)",
                     "sgd": "SGD with momentum (one extra copy)", "plain_sgd": "Plain SGD (no extra copy)"}
 MAX_BATCH = 256
+DEFAULT_BATCH = 16
+MAX_EPOCHS = 100
 
 
 def _is_int(low: int, high: int):
     return lambda value: isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-def planner_inputs(stage_count: int) -> dict[str, Any]:
-    """Draw the planner's widgets from the page's model; return {num_classes, policy, stage, optimizer, batch}."""
-    left, middle, right = st.columns(3)
-    num_classes = int(left.number_input("New classes", 1, planner.MAX_CLASSES, step=1, help="How many classes the new "
-                                        "head predicts.", **state.bind("transfer.classes", 10,
-                                                                       _is_int(1, planner.MAX_CLASSES))))
-    optimizer = middle.selectbox("Optimizer", list(OPTIMIZER_LABELS), format_func=OPTIMIZER_LABELS.get,
-                                 **state.bind("transfer.optimizer", "adam", lambda v: v in OPTIMIZER_LABELS))
-    batch = int(right.number_input("Batch size", 1, MAX_BATCH, step=1, help="MACs and activation memory are for one "
-                                   "training step over this many images.",
-                                   **state.bind("transfer.batch", 1, _is_int(1, MAX_BATCH))))
+def policy_inputs(stage_count: int) -> tuple[planner.FreezePolicy, int | None]:
+    """Draw the freeze policy (and its stage) from the page's model, shared by the plan and the training run;
+    return (policy, stage), stage None unless the policy freezes stages 1 to k."""
     policy = st.radio("Freeze", list(POLICY_LABELS), format_func=POLICY_LABELS.get, horizontal=True,
                       **state.bind("transfer.policy", planner.FreezePolicy.HEAD_ONLY, lambda v: v in POLICY_LABELS))
     stage = None
@@ -49,8 +43,53 @@ def planner_inputs(stage_count: int) -> dict[str, Any]:
         else:
             stage = 1
             st.caption("This network has one stage, so freezing stage 1 freezes everything but the new head.")
-    return {"num_classes": num_classes, "policy": planner.FreezePolicy(policy), "stage": stage,
-            "optimizer": optimizer, "batch": batch}
+    return planner.FreezePolicy(policy), stage
+
+
+def optimizer_input(container: Any) -> str:
+    """Draw the optimizer (shared by the plan and the training run) in ``container``; return its key."""
+    return container.selectbox("Optimizer", list(OPTIMIZER_LABELS), format_func=OPTIMIZER_LABELS.get,
+                               **state.bind("transfer.optimizer", "adam", lambda v: v in OPTIMIZER_LABELS))
+
+
+def batch_input(container: Any, model_key: str, default: int, help: str) -> int:
+    """Draw a batch size kept at ``model_key`` in ``container``; return it."""
+    return int(container.number_input("Batch size", 1, MAX_BATCH, step=1, help=help,
+                                      **state.bind(model_key, default, _is_int(1, MAX_BATCH))))
+
+
+def planner_inputs(stage_count: int) -> dict[str, Any]:
+    """Draw the planner's widgets from the page's model; return {num_classes, policy, stage, optimizer, batch}."""
+    left, middle, right = st.columns(3)
+    num_classes = int(left.number_input("New classes", 1, planner.MAX_CLASSES, step=1, help="How many classes the new "
+                                        "head predicts.", **state.bind("transfer.classes", 10,
+                                                                       _is_int(1, planner.MAX_CLASSES))))
+    optimizer = optimizer_input(middle)
+    batch = batch_input(right, "transfer.batch", 1, "MACs and activation memory are for one training step over this "
+                        "many images.")
+    policy, stage = policy_inputs(stage_count)
+    return {"num_classes": num_classes, "policy": policy, "stage": stage, "optimizer": optimizer, "batch": batch}
+
+
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+
+
+def training_inputs(stage_count: int) -> dict[str, Any]:
+    """Draw the training run's settings from the page's model (the freeze policy and the optimizer are the plan's);
+    return {policy, stage, optimizer, batch, lr, epochs, seed}."""
+    policy, stage = policy_inputs(stage_count)
+    columns = st.columns(5)
+    optimizer = optimizer_input(columns[0])
+    lr = columns[1].select_slider("Learning rate", LEARNING_RATES, format_func=lambda v: f"{v:g}",
+                                  **state.bind("transfer.lr", 1e-3, lambda v: v in LEARNING_RATES))
+    epochs = int(columns[2].number_input("Epochs", 1, MAX_EPOCHS, step=1, **state.bind(
+        "transfer.epochs", 10, _is_int(1, MAX_EPOCHS))))
+    batch = batch_input(columns[3], "transfer.train.batch", DEFAULT_BATCH, "Images per training step.")
+    seed = int(columns[4].number_input("Seed", 0, 10_000, step=1, help="The same seed, images and settings train "
+                                       "the same model (the split, the new head, the order of the images).",
+                                       **state.bind("transfer.seed", 0, _is_int(0, 10_000))))
+    return {"policy": policy, "stage": stage, "optimizer": optimizer, "batch": batch, "lr": lr, "epochs": epochs,
+            "seed": seed}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

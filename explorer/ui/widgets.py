@@ -227,15 +227,18 @@ class WeightsChoice:
     digest: str = ""
 
 
-def weights_picker(name: str, key: str) -> WeightsChoice | None:
-    """Show the weight sources of ``name`` (bundled first where it exists); return the choice.
+def weights_picker(name: str, key: str, preferred: WeightSource | None = None) -> WeightsChoice | None:
+    """Show the weight sources of ``name``; return the choice.
 
+    The default is ``preferred`` where ``name`` has it, else the bundled weights where they exist, else random.
     The source and an uploaded file are the page's model (``key``.source.NAME, ``key``.upload.NAME).
     Pretrained weights are fetched here, with a progress bar; when they are unavailable the page says so
     and random weights are used. Returns None (after st.info) while an upload is awaited.
     """
     sources = available_sources(name)
     default = WeightSource.BUNDLED if WeightSource.BUNDLED in sources else WeightSource.RANDOM
+    if preferred in sources:
+        default = preferred
     source = st.radio("Weights", sources, horizontal=True, format_func=lambda option: WeightSource(option).label,
                       **state.bind(f"{key}.source.{name}", default, lambda value: value in sources))
     if source == WeightSource.UPLOADED:
