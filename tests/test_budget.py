@@ -206,3 +206,15 @@ def test_throughput_is_measured_on_as_many_threads_as_the_passes_it_predicts(mon
         assert mode.seen == {1} and set(budget._THROUGHPUTS) == {("cpu", 2), ("cpu", 1)}
     finally:
         torch.set_num_threads(threads)
+
+
+def test_throughput_keeps_the_fastest_pace_measured(monkeypatch):
+    """A measurement taken while other work held the cores must not slow every later prediction down."""
+    paces = iter([budget.Throughput(10e9, 1e9), budget.Throughput(50e9, 4e9), budget.Throughput(20e9, 5e9)])
+    monkeypatch.setattr(budget, "_THROUGHPUTS", {})
+    monkeypatch.setattr(budget, "_measure_throughput", lambda device: next(paces))
+    assert budget.throughput("cpu") == budget.Throughput(10e9, 1e9)  # the first, busy measurement
+    assert budget.throughput("cpu") == budget.Throughput(10e9, 1e9)  # kept for a minute, not measured again
+    monkeypatch.setattr(budget, "REMEASURE_SECONDS", 0.0)
+    assert budget.throughput("cpu") == budget.Throughput(50e9, 4e9)  # measured again: faster, kept
+    assert budget.throughput("cpu") == budget.Throughput(50e9, 5e9)  # a slower pass never slows it down

@@ -153,3 +153,15 @@ def test_the_real_command_prints_no_traceback():
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("error: The freeze policy must be") and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_run_beyond_the_training_time_limit_is_refused_before_it_loads(capsys, folder, no_hub_cache, monkeypatch):
+    from explorer import budget
+
+    monkeypatch.setenv(budget.TRAINING_TIME_ENV, "1")
+    code, out, err = run(capsys, "finetune", "resnet50", "--data", str(folder), "--epochs", "200", "--batch", "4")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("error: Training ResNet-50 for 200 epochs on 10 images")
+    assert "more than this server's limit of 1.0 s for one training run" in lines[-1]
+    assert not any(line.startswith("epoch ") for line in lines)  # nothing trained

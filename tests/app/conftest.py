@@ -16,10 +16,12 @@ APP = str(ROOT / "app.py")
 @pytest.fixture(autouse=True)
 def fresh_caches():
     from explorer.ui.cache import MODELS
+    from explorer.ui.finetune import WORK
 
     st.cache_data.clear()
     st.cache_resource.clear()
     MODELS.clear()
+    WORK.clear()
     yield
 
 

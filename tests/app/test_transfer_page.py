@@ -68,3 +68,147 @@ def test_the_digits_demo_runs_to_the_end_with_both_curves_and_says_what_it_measu
     assert f"frozen {expected.frozen.held_out_accuracy:.1%}" in verdict
     assert f"scratch {expected.scratch.held_out_accuracy:.1%}" in verdict
     assert len(at.get("plotly_chart")) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Your images: a dataset, a real training run on the sidebar's device, and what the fine-tuned model does
+
+
+def your_images(open_page, arch: str = "lenet5", **query: str):
+    at = open_page(PAGE, arch=arch, **query)
+    at.session_state["transfer.tab"] = "Your images"
+    return at.run()
+
+
+def upload_zip(at, data: bytes, name: str = "digits.zip"):
+    return at.file_uploader(key="widget:transfer.data.zip").set_value((name, data, "application/zip")).run()
+
+
+def test_a_zip_trains_to_the_end_and_the_page_shows_what_the_seeded_run_computes(open_page):
+    from helpers import digit_images, zip_of
+
+    from explorer.transfer import job as jobs
+    from explorer.transfer.data import read_image_folder_zip
+    from explorer.transfer.finetune import TrainConfig, evaluate, fine_tune
+    from explorer.transfer.planner import FreezePolicy
+    from explorer.weights import WeightSource
+
+    data = zip_of(digit_images((3, 7), 12), top="digits/")
+    at = upload_zip(your_images(open_page), data)
+    assert not at.exception and not at.error
+    assert "**24 images in 2 classes**" in at.markdown[2].value
+    assert list(at.dataframe[0].value["class"]) == ["seven", "three"]
+    at.number_input(key="widget:transfer.epochs").set_value(3).run()
+    assert "3 epochs on 20 images take at least" in captions(at)[-2]
+    at.button(key="widget:transfer.train").click().run()
+    assert not at.exception and not at.error
+    record = at.session_state["transfer.run"]
+    assert record["done"] and len(record["epochs"]) == 3 and record["device"] == "cpu"
+
+    # the same job run by the core: the page trained exactly this (seeded, same split, same weights)
+    job = jobs.Job("lenet5", {}, WeightSource.BUNDLED, FreezePolicy.HEAD_ONLY, None, TrainConfig(epochs=3, batch_size=16))
+    dataset = read_image_folder_zip(data, jobs.reading_side(job.recipe()))
+    train, held = jobs.split(dataset, 0)
+    prepared = jobs.prepare(jobs.estimate(job, 2, len(train), len(held)), train, held)
+    history = fine_tune(prepared.model, prepared.train_x, prepared.train_y, prepared.held_x, prepared.held_y, job.train)
+    assert [r.held_out_accuracy for r in record["epochs"]] == [r.held_out_accuracy for r in history.epochs]
+    assert [r.train_loss for r in record["epochs"]] == [r.train_loss for r in history.epochs]
+    evaluation = evaluate(prepared.model, prepared.held_x, prepared.held_y, prepared.classes)
+    assert at.metric[0].value == f"{evaluation.accuracy:.1%}"
+    per_class = at.dataframe[1].value
+    assert list(per_class["class"]) == ["seven", "three"] and list(per_class["held out"]) == [2, 2]
+    assert len(at.get("plotly_chart")) == 2  # the curves and the confusion matrix
+
+    at.session_state["transfer.results.tab"] = "Download"
+    at.run()
+    code = at.code[0].value
+    assert "model.classifier[4] = nn.Linear(model.classifier[4].in_features, 2" in code
+    assert code.startswith("from safetensors.torch import load_file")
+
+
+def test_classes_uploaded_one_by_one_train_like_a_zip(open_page):
+    from helpers import digit_images
+
+    at = your_images(open_page)
+    at.radio(key="widget:transfer.data.mode").set_value("classes").run()
+    assert "at least two classes with images are needed" in at.info[0].value
+    images = digit_images((3, 7), 6)
+    for number, (name, files) in enumerate(images.items(), 1):
+        at.text_input(key=f"widget:transfer.data.class.{number}.name").input(name.title()).run()
+        at.file_uploader(key=f"widget:transfer.data.class.{number}.files.0").set_value(
+            [(file_name, data, "image/png") for file_name, data in files]).run()
+    assert not at.exception and not at.error
+    assert "**12 images in 2 classes**" in at.markdown[2].value
+    assert list(at.dataframe[0].value["class"]) == ["Seven", "Three"]  # sorted, as a zip's folders are
+    at.button(key="widget:transfer.data.add").click().run()
+    assert len(at.session_state["transfer.data.classes"]) == 3  # a third, empty class: reported, left out
+    at.number_input(key="widget:transfer.epochs").set_value(2).run()
+    at.button(key="widget:transfer.train").click().run()
+    assert not at.exception and not at.error
+    record = at.session_state["transfer.run"]
+    assert record["done"] and sorted(record["classes"]) == ["Seven", "Three"]
+    at.button(key="widget:transfer.data.class.1.clear").click().run()
+    assert at.session_state["transfer.data.classes"][0]["files"] == []
+
+
+def test_a_bad_zip_is_one_sentence_and_the_other_way_in_stays_usable(open_page):
+    at = upload_zip(your_images(open_page), b"this is not a zip", "notes.zip")
+    assert not at.exception
+    assert shown_errors(at) == ["This file is not a zip archive; zip a folder that holds one folder of images per "
+                                "class."]
+    at.radio(key="widget:transfer.data.mode").set_value("classes").run()
+    assert not at.exception and not at.error
+
+
+def test_a_run_beyond_the_time_limit_is_refused_before_it_starts(open_page, monkeypatch):
+    from helpers import digit_images, zip_of
+
+    from explorer import budget
+
+    monkeypatch.setenv(budget.TRAINING_TIME_ENV, "1")
+    at = upload_zip(your_images(open_page, "resnet18"), zip_of(digit_images((3, 7), 12)))
+    assert not at.exception
+    error = shown_errors(at)[0]
+    assert error.startswith("Training ResNet-18 for 10 epochs on 20 images") and "limit of 1.0 s" in error
+    assert all(button.key != "widget:transfer.train" for button in at.button)  # nothing to start
+
+
+def test_class_names_are_shown_as_plain_text(open_page):
+    from helpers import digit_images, zip_of
+
+    images = digit_images((3, 7), 4)
+    data = zip_of({"**bold** $x$": images["three"], "[link](http:__x)": images["seven"]})
+    at = upload_zip(your_images(open_page), data)
+    assert not at.exception and not at.error
+    assert set(at.dataframe[0].value["class"]) == {"**bold** $x$", "[link](http:__x)"}
+    shown = [c.value for c in at.caption]
+    assert r"\*\*bold\*\* \$x\$" in shown and r"\[link\]\(http\:\_\_x\)" in shown
+
+
+def test_training_settings_survive_hiding_and_the_run_uses_what_they_show(open_page):
+    from helpers import digit_images, zip_of
+
+    at = upload_zip(your_images(open_page), zip_of(digit_images((3, 7), 12)))
+    at.radio(key="widget:transfer.policy").set_value("none").run()
+    at.number_input(key="widget:transfer.epochs").set_value(2).run()
+    at.number_input(key="widget:transfer.train.batch").set_value(5).run()
+    at.number_input(key="widget:transfer.seed").set_value(7).run()
+    at.select_slider(key="widget:transfer.lr").set_value(0.01).run()
+    at.selectbox(key="widget:transfer.optimizer").set_value("sgd").run()
+    for tab in ("Plan", "Digits demo (offline)", "Your images"):  # each hides the other tabs' widgets
+        at.session_state["transfer.tab"] = tab
+        at.run()
+    assert not at.exception and not at.error
+    assert at.radio(key="widget:transfer.policy").value == "none"
+    assert at.number_input(key="widget:transfer.epochs").value == 2
+    assert at.number_input(key="widget:transfer.train.batch").value == 5
+    assert at.number_input(key="widget:transfer.seed").value == 7
+    assert at.select_slider(key="widget:transfer.lr").value == 0.01
+    assert at.selectbox(key="widget:transfer.optimizer").value == "sgd"
+    assert "A training step at batch 5" in captions(at)[-2] and "2 epochs on" in captions(at)[-2]
+    at.button(key="widget:transfer.train").click().run()
+    assert not at.exception and not at.error
+    job = at.session_state["transfer.run"]["job"]
+    assert (job.policy, job.train.epochs, job.train.batch_size, job.train.seed, job.train.lr, job.train.optimizer) == \
+        ("none", 2, 5, 7, 0.01, "sgd")
+    assert at.session_state["transfer.run"]["frozen"] == 0
