@@ -42,3 +42,24 @@ def test_rgb_histograms_draw_the_original_solid_and_the_sample_dotted():
                             "sample 1 red", "sample 1 green", "sample 1 blue"]
     assert traces["original red"].y[255] == 16 and traces["sample 1 blue"].y[255] == 4
     assert {trace.line.dash for trace in figure.data} == {"solid", "dot"}
+
+
+def test_names_people_chose_are_plain_text_in_plotly():
+    from explorer.charts import confusion_matrix, plotly_text, predictions_chart
+
+    assert plotly_text("<b>x</b> & y") == "&lt;b&gt;x&lt;/b&gt; &amp; y"
+    assert plotly_text("$x$") == "\u200b$x$"  # plotly typesets text between dollar signs
+    figure = confusion_matrix(["<i>cat</i>", "dog"], [[2, 1], [0, 3]])
+    assert list(figure.data[0].x) == ["&lt;i&gt;cat&lt;/i&gt;", "dog"]
+    assert figure.data[0].customdata.tolist() == [[2, 1], [0, 3]] and figure.data[0].z[0][1] == 1 / 3
+    assert list(predictions_chart([("<br>", 0.9), ("dog", 0.1)]).data[0].y) == ["dog", "&lt;br&gt;"]
+
+
+def test_training_curves_show_loss_and_accuracy_of_both_sets():
+    from explorer.charts import training_curves
+    from explorer.transfer.finetune import EpochResult
+
+    figure = training_curves([EpochResult(1, 0.9, 0.5, 1.0, 0.25), EpochResult(2, 0.4, 0.75, 0.6, 0.5)])
+    by_name = {trace.name: list(trace.y) for trace in figure.data}
+    assert by_name == {"training loss": [0.9, 0.4], "training accuracy": [50, 75], "held out loss": [1.0, 0.6],
+                       "held out accuracy": [25, 50]}

@@ -212,3 +212,42 @@ def test_training_settings_survive_hiding_and_the_run_uses_what_they_show(open_p
     assert (job.policy, job.train.epochs, job.train.batch_size, job.train.seed, job.train.lr, job.train.optimizer) == \
         ("none", 2, 5, 7, 0.01, "sgd")
     assert at.session_state["transfer.run"]["frozen"] == 0
+
+
+def test_cached_pretrained_weights_are_the_default_and_train(open_page, tmp_path, monkeypatch):
+    import torch
+    from helpers import digit_images, zip_of
+
+    from explorer.weights import checkpoint_path, pretrained_weights
+    from explorer.zoo import build
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    path = checkpoint_path(pretrained_weights("resnet18"))
+    path.parent.mkdir(parents=True)
+    torch.save(build("resnet18").state_dict(), path)  # as torchvision names it: no download
+    at = upload_zip(your_images(open_page, "resnet18"), zip_of(digit_images((3, 7), 8)))
+    assert at.radio(key="widget:transfer.weights.source.resnet18").value == "pretrained"
+    assert all("Random weights" not in info.value for info in at.info)
+    at.number_input(key="widget:transfer.epochs").set_value(1).run()
+    at.button(key="widget:transfer.train").click().run()
+    assert not at.exception and not at.error
+    record = at.session_state["transfer.run"]
+    assert record["done"] and "IMAGENET1K_V1" in record["description"]
+    assert any("ResNet-18, torchvision pretrained (imagenet) weights" in c.value for c in at.caption)
+
+
+def test_offline_pretrained_weights_say_so_and_point_to_the_demo(open_page, tmp_path, monkeypatch):
+    from helpers import digit_images, zip_of
+
+    from explorer.weights import pretrained_weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # nothing cached
+    weights = pretrained_weights("resnet18")
+    monkeypatch.setattr(type(weights), "url", property(lambda self: "http://127.0.0.1:9/resnet18-f37072fd.pth"))
+    at = upload_zip(your_images(open_page, "resnet18"), zip_of(digit_images((3, 7), 8)))
+    assert at.radio(key="widget:transfer.weights.source.resnet18").value == "random"  # not cached: not the default
+    at.radio(key="widget:transfer.weights.source.resnet18").set_value("pretrained").run()
+    assert not at.exception and not at.error
+    assert any("could not be downloaded" in w.value for w in at.warning)
+    assert any("the Digits demo tab shows transfer learning" in i.value for i in at.info)
+    assert any(b.key == "widget:transfer.train" for b in at.button)  # random weights stay usable

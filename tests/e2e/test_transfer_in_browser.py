@@ -67,6 +67,15 @@ def write_digits(tmp_path, per_class: int, digits=(3, 7)):
     return archive, folders
 
 
+def open_with_zip(page, app_url, tmp_path, arch: str, per_class: int) -> None:
+    """Open Your images for ``arch`` and upload a zip of ``per_class`` handwritten threes and sevens."""
+    archive, _ = write_digits(tmp_path, per_class)
+    open_your_images(page, app_url, arch)
+    main(page).locator("[data-testid=stFileUploader]").locator("input[type=file]").set_input_files(str(archive))
+    main(page).get_by_text(f"{2 * per_class} images in 2 classes").wait_for(timeout=60_000)
+    wait_until_idle(page)
+
+
 def train_and_wait(page, timeout_s: float = 240) -> None:
     wait_until_idle(page)
     button = main(page).get_by_role("button", name="Train")
@@ -84,11 +93,7 @@ def test_a_zip_trains_then_classifies_shows_maps_and_downloads_weights_that_load
     from explorer.transfer.planner import find_head, replace_head
     from explorer.zoo import build
 
-    archive, _ = write_digits(tmp_path, 12)
-    open_your_images(page, app_url, "lenet5")
-    main(page).locator("[data-testid=stFileUploader]").locator("input[type=file]").set_input_files(str(archive))
-    main(page).get_by_text("24 images in 2 classes").wait_for(timeout=60_000)
-    wait_until_idle(page)
+    open_with_zip(page, app_url, tmp_path, "lenet5", 12)
     train_and_wait(page)
     metric = main(page).locator("[data-testid=stMetric]").filter(has_text="Held-out accuracy")
     assert re.search(r"\d+\.\d%", metric.inner_text())
@@ -137,11 +142,7 @@ def test_classes_uploaded_one_by_one_train(page, app_url, tmp_path):
 
 
 def test_stop_keeps_the_epochs_trained_so_far(page, app_url, tmp_path):
-    archive, _ = write_digits(tmp_path, 15)
-    open_your_images(page, app_url, "resnet18")
-    main(page).locator("[data-testid=stFileUploader]").locator("input[type=file]").set_input_files(str(archive))
-    main(page).get_by_text("30 images in 2 classes").wait_for(timeout=60_000)
-    wait_until_idle(page)
+    open_with_zip(page, app_url, tmp_path, "resnet18", 15)
     epochs = main(page).get_by_label("Epochs")
     epochs.fill("40")
     epochs.press("Enter")
