@@ -28,6 +28,7 @@ bench: install
 	$(PY) bench/bench_load.py
 	$(PY) bench/bench_compare.py
 	$(PY) bench/bench_transfer_demo.py
+	$(PY) bench/bench_finetune.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

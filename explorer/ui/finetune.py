@@ -31,6 +31,7 @@ from explorer.transfer.data import (
     MAX_CLASS_NAME,
     MAX_CLASSES,
     MAX_IMAGES,
+    MAX_TOTAL_UNCOMPRESSED,
     MAX_ZIP_BYTES,
     Dataset,
     dataset_from_uploads,
@@ -92,19 +93,29 @@ def _classes() -> list[dict[str, Any]]:
 
 
 def _merge_uploads(entry: dict[str, Any], key: str) -> None:
-    """A class uploader's on_change: files removed in the uploader leave the class, new ones join it (once)."""
+    """A class uploader's on_change: files removed in the uploader leave the class, new ones join it (once each),
+    while all classes together hold at most data.MAX_IMAGES images and MAX_TOTAL_UNCOMPRESSED bytes; what is
+    beyond that is not kept, and the class's card says so."""
     current = st.session_state.get(key) or []
     now = {upload.file_id for upload in current}
     gone = entry["seen"] - now
     files = [upload for upload in entry["files"] if upload.file_id not in gone]
+    others = [upload for other in _classes() if other is not entry for upload in other["files"]]
+    count, size = len(others) + len(files), sum(len(upload.data) for upload in [*others, *files])
     digests = {upload.digest for upload in files}
+    known = {upload.file_id for upload in files}
+    entry["refused"] = 0
     for upload in current:
-        if upload.file_id in {kept.file_id for kept in files} or upload.size > MAX_BYTES:
+        if upload.file_id in known or upload.size > MAX_BYTES:
+            continue
+        if count + 1 > MAX_IMAGES or size + upload.size > MAX_TOTAL_UNCOMPRESSED:
+            entry["refused"] += 1
             continue
         kept = Upload.of(upload)
         if kept.digest not in digests:
             files.append(kept)
             digests.add(kept.digest)
+            count, size = count + 1, size + len(kept.data)
     entry["files"] = files
     entry["seen"] = now
 
@@ -140,6 +151,11 @@ def class_uploads() -> DataSource | None:
                 on_change=_merge_uploads, args=(entry, key))
             entry["seen"] = frozenset(upload.file_id for upload in shown or [])
             count = len(entry["files"])
+            if entry.get("refused"):
+                refused = entry["refused"]
+                files_column.warning(f"{refused:,} {'files were' if refused != 1 else 'file was'} not kept: all "
+                                     f"classes together hold at most {MAX_IMAGES:,} images and "
+                                     f"{human_bytes(MAX_TOTAL_UNCOMPRESSED)}.")
             buttons = name_column.container(horizontal=True)
             buttons.caption(f"{count:,} image{'s' if count != 1 else ''}")
             buttons.button("Clear", key=state.widget_key(f"{prefix}.clear"), disabled=not count,
@@ -237,10 +253,10 @@ def weights_input(name: str) -> WeightsChoice | None:
     cached = weights is not None and checkpoint_path(weights).exists()
     choice = weights_picker(name, "transfer.weights", WeightSource.PRETRAINED if cached else None)
     if choice is not None and choice.source == WeightSource.RANDOM:
-        st.info("Random weights: this trains the network from scratch, so nothing is transferred. "
-                + ("Choose torchvision's pretrained weights to start from what it learned on ImageNet; "
-                   if weights is not None else "")
-                + "without internet, the Digits demo tab shows transfer learning with weights bundled with the app.",
+        pretrained = ("Choose torchvision's pretrained weights to start from what it learned on ImageNet. "
+                      if weights is not None else "")
+        st.info(f"Random weights: this trains the network from scratch, so nothing is transferred. {pretrained}"
+                f"Without internet, the Digits demo tab shows transfer learning with weights bundled with the app.",
                 icon=":material/info:")
     return choice
 

@@ -251,3 +251,20 @@ def test_offline_pretrained_weights_say_so_and_point_to_the_demo(open_page, tmp_
     assert any("could not be downloaded" in w.value for w in at.warning)
     assert any("the Digits demo tab shows transfer learning" in i.value for i in at.info)
     assert any(b.key == "widget:transfer.train" for b in at.button)  # random weights stay usable
+
+
+def test_classes_keep_no_more_images_than_a_dataset_may_hold(open_page, monkeypatch):
+    from helpers import digit_images
+
+    from explorer.ui import finetune
+
+    monkeypatch.setattr(finetune, "MAX_IMAGES", 5)
+    at = your_images(open_page)
+    at.radio(key="widget:transfer.data.mode").set_value("classes").run()
+    files = digit_images((3,), 7)["three"]
+    at.file_uploader(key="widget:transfer.data.class.1.files.0").set_value(
+        [(name, data, "image/png") for name, data in files]).run()
+    assert not at.exception
+    assert len(at.session_state["transfer.data.classes"][0]["files"]) == 5
+    assert any(w.value.startswith("2 files were not kept: all classes together hold at most 5 images")
+               for w in at.warning)
