@@ -1,4 +1,5 @@
-"""Transfer learning: plan what to freeze in any registry network, and what a training step then costs."""
+"""Transfer learning: plan what to freeze in any registry network and what a training step then costs; fine-tune it
+on your own images; and the offline digits demo."""
 
 import pandas as pd
 import streamlit as st
@@ -7,8 +8,6 @@ from explorer import charts, ui
 from explorer.errors import ExplorerError
 from explorer.stages import find_stages
 from explorer.transfer.data import KEEP_SIDE
-from explorer.transfer.finetune import TrainConfig
-from explorer.transfer.job import Job
 from explorer.ui import finetune as fine
 from explorer.ui import state
 from explorer.ui import transfer as page
@@ -17,9 +16,10 @@ from explorer.units import human, human_bytes
 
 st.title("Transfer learning")
 st.write("Start from a network trained on a large dataset instead of from scratch: keep what its early layers learned "
-         "(frozen), replace its last layer by a new head for your classes, and train only what you choose. The plan "
-         "below counts, for any network, what stays frozen, what trains and what one training step costs, exactly "
-         "(on the meta device, nothing allocated).")
+         "(frozen), replace its last layer by a new head for your classes, and train only what you choose. Plan counts, "
+         "for any network, what stays frozen, what trains and what one training step costs, exactly (on the meta "
+         "device, nothing allocated); Your images trains it for real on your classes; the Digits demo shows the "
+         "idea offline.")
 
 plan_tab, images_tab, demo_tab = state.lazy_tabs("transfer.tab", ["Plan", "Your images", "Digits demo (offline)"])
 with demo_tab:
@@ -103,24 +103,7 @@ def show_your_images() -> None:
     if dataset is not None:
         fine.show_dataset(dataset)
         st.markdown("**Network and weights**")
-        choice = ui.architecture_picker(custom_input=False)
-        weights = fine.weights_input(choice.name)
-        try:
-            stages = len(find_stages(ui.cached_analysis(choice)))
-            settings = page.training_inputs(stages) if weights is not None else None
-            if settings is not None:
-                job = Job(choice.name, dict(choice.config), weights.source, settings["policy"], settings["stage"],
-                          TrainConfig(settings["optimizer"], settings["lr"], settings["epochs"], settings["batch"],
-                                      settings["seed"]))
-                with st.spinner("Planning the run on the meta device..."):
-                    cost = fine.estimate(job, dataset, ui.selected_device())
-                fine.check(cost)
-                fine.show_estimate(cost)
-                if st.button("Train", type="primary", icon=":material/play_arrow:",
-                             key=state.widget_key("transfer.train")):
-                    fine.train(job, cost, source, weights)
-        except ExplorerError as error:
-            show_error(str(error))
+        fine.training_section(ui.architecture_picker(custom_input=False), source, dataset)
     fine.show_results()
 
 

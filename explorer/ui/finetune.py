@@ -52,8 +52,11 @@ from explorer.bounded_cache import BoundedCache
 from explorer.ui import state
 from explorer.ui.maps import activation_views
 from explorer.ui.messages import MAX_WORD, cut, literal, show_error
-from explorer.ui.transfer import OPTIMIZER_LABELS, POLICY_LABELS
-from explorer.ui.widgets import Upload, WeightsChoice, image_input, upload_input, weights_picker
+from explorer.stages import find_stages
+from explorer.ui.cache import cached_analysis
+from explorer.ui.network import ArchitectureChoice
+from explorer.ui.transfer import OPTIMIZER_LABELS, POLICY_LABELS, training_inputs
+from explorer.ui.widgets import Upload, WeightsChoice, image_input, selected_device, upload_input, weights_picker
 from explorer.units import human, human_bytes, human_seconds
 from explorer.weights import WeightSource, checkpoint_path, pretrained_weights
 from explorer.zoo import get_spec
@@ -306,6 +309,27 @@ def show_estimate(cost: jobs.Estimate) -> None:
         f"{human_bytes(cost.data_bytes)}, within this server's budget of {human_bytes(budget.limits().memory_bytes)}. "
         f"{cost.job.train.epochs} epochs on {cost.train_images:,} images take at least "
         f"{human_seconds(cost.seconds)} on {cost.device} (limit {human_seconds(budget.limits().training_seconds)}).")
+
+
+def training_section(choice: ArchitectureChoice, source: DataSource, dataset: Dataset) -> None:
+    """Draw the weights and the training settings for ``choice``, say what the run would train and need (or why it
+    cannot run, in one sentence), and run it when Train is pressed."""
+    weights = weights_input(choice.name)
+    if weights is None:
+        return
+    try:
+        settings = training_inputs(len(find_stages(cached_analysis(choice))))
+        job = jobs.Job(choice.name, dict(choice.config), weights.source, settings["policy"], settings["stage"],
+                       TrainConfig(settings["optimizer"], settings["lr"], settings["epochs"], settings["batch"],
+                                   settings["seed"]))
+        with st.spinner("Planning the run on the meta device..."):
+            cost = estimate(job, dataset, selected_device())
+        check(cost)
+        show_estimate(cost)
+        if st.button("Train", type="primary", icon=":material/play_arrow:", key=state.widget_key("transfer.train")):
+            train(job, cost, source, weights)
+    except ExplorerError as error:
+        show_error(str(error))
 
 
 # ---------------------------------------------------------------------------------------------
