@@ -77,7 +77,7 @@ def show_plan() -> None:
                                    f"{plan.training_step_macs:,} MACs · {2 * plan.training_step_macs:,} FLOPs")
         ui.widgets.labelled_metric("Gradients", human_bytes(plan.gradient_bytes), "one per trainable weight")
         ui.widgets.labelled_metric("Optimizer state", human_bytes(plan.optimizer_state_bytes),
-                                   page.OPTIMIZER_LABELS[plan.optimizer])
+                                   f"{page.OPTIMIZER_LABELS[plan.optimizer]}: {page.OPTIMIZER_STATE[plan.optimizer]}")
         ui.widgets.labelled_metric("Activations kept", human_bytes(plan.activation_bytes),
                                    f"{human_bytes(plan.activation_bytes_unfrozen)} with nothing frozen: "
                                    f"{human_bytes(plan.activation_bytes_saved)} saved")

@@ -98,8 +98,8 @@ def load_image(data: bytes) -> Image.Image:
                              f"(this guards against decompression bombs).") from None
     except UnidentifiedImageError:
         raise ImageLoadError("This file is not an image we can read; use PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise ImageLoadError(f"The image could not be opened: it looks corrupt ({error}).") from None
+    except (OSError, ValueError, SyntaxError):
+        raise ImageLoadError("The image could not be opened: it looks corrupt.") from None
     if image.format not in READABLE_FORMATS:
         raise ImageLoadError(f"{image.format} images are not supported; use PNG, JPEG, WebP, BMP, GIF or TIFF.")
     width, height = image.size
@@ -114,8 +114,8 @@ def load_image(data: bytes) -> Image.Image:
         image.seek(0)
         image.load()
         image = ImageOps.exif_transpose(image)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise ImageLoadError(f"The image data is truncated or corrupt and cannot be decoded ({error}).") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise ImageLoadError("The image data is truncated or corrupt and cannot be decoded.") from None
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         image = _to_eight_bit(image)
     if image.mode in ("RGBA", "LA", "La", "RGBa") or (image.mode == "P" and "transparency" in image.info):

@@ -64,3 +64,8 @@ def human_seconds(value: float) -> str:
 def change(value: int) -> str:
     """Return a difference with its sign and thousands separators, "0" for none: "+73,984", "-2", "0"."""
     return f"{value:+,}" if value else "0"
+
+
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """Return a count with its noun: "1 file", "2 files", "1,200 images" (``plural`` for irregular nouns)."""
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"

@@ -210,7 +210,8 @@ def test_many_members_that_add_up_to_too_much_are_refused_before_inflating():
         for index in range(27):  # each under the image limit, 513 MiB together
             archive.writestr(f"cats/{index}.bmp", bytes(19 * 2**20))
     message = refused(buffer.getvalue())
-    assert message == "The zip's files add up to 513.00 MiB uncompressed; at most 500.00 MiB are read."
+    assert message == ("The zip's files add up to 513.00 MiB uncompressed, more than the 500.00 MiB a dataset may "
+                       "take; nothing was read.")
 
 
 @pytest.mark.parametrize("declared", [1_000, 50_000], ids=["smaller", "larger"])
@@ -233,14 +234,16 @@ def test_an_encrypted_member_is_refused():
 
 def test_too_many_entries_are_refused_from_the_end_record():
     entries = [(f"cats/{index}.png", RED) for index in range(MAX_FILES + 1)]
-    assert refused(make_zip(entries)) == f"The zip holds {MAX_FILES + 1:,} entries; at most {MAX_FILES:,} are read."
+    assert refused(make_zip(entries)) == (f"The zip holds {MAX_FILES + 1:,} entries, more than the {MAX_FILES:,} a "
+                                          f"zip may hold; nothing was read.")
 
 
 def test_too_many_entries_are_refused_when_the_end_record_lies():
     archive = bytearray(make_zip([(f"cats/{index}.png", b"") for index in range(MAX_FILES + 1)]))
     end = archive.rfind(b"PK\x05\x06")
     struct.pack_into("<2H", archive, end + 8, 2, 2)  # claims two entries
-    assert refused(bytes(archive)) == f"The zip holds {MAX_FILES + 1:,} entries; at most {MAX_FILES:,} are read."
+    assert refused(bytes(archive)) == (f"The zip holds {MAX_FILES + 1:,} entries, more than the {MAX_FILES:,} a "
+                                       f"zip may hold; nothing was read.")
 
 
 def test_a_forged_table_of_contents_size_is_refused_before_parsing():
@@ -252,13 +255,14 @@ def test_a_forged_table_of_contents_size_is_refused_before_parsing():
 
 def test_too_many_classes_are_refused_before_decoding():
     entries = [(f"class {index}/1.png", RED) for index in range(MAX_CLASSES + 1)]
-    assert refused(make_zip(entries)) == (f"The zip has {MAX_CLASSES + 1} class folders with images; at most "
-                                          f"{MAX_CLASSES} classes are used.")
+    assert refused(make_zip(entries)) == (f"The zip has {MAX_CLASSES + 1} class folders with images, more than the "
+                                          f"{MAX_CLASSES} classes a dataset may have; nothing was read.")
 
 
 def test_too_many_images_are_refused_before_decoding():
     entries = [(f"{'ab'[index % 2]}/{index}.png", RED) for index in range(MAX_IMAGES + 1)]
-    assert refused(make_zip(entries)) == f"The zip holds {MAX_IMAGES + 1:,} images; at most {MAX_IMAGES:,} are read."
+    assert refused(make_zip(entries)) == (f"The zip holds {MAX_IMAGES + 1:,} images, more than the {MAX_IMAGES:,} a "
+                                          f"dataset may have; nothing was read.")
 
 
 def test_images_beyond_the_decoding_budget_are_refused(monkeypatch):
@@ -342,7 +346,7 @@ def test_a_folder_with_too_many_entries_is_refused_while_walking(tmp_path, monke
     monkeypatch.setattr(data, "MAX_FILES", 20)  # 5,001 real folders take seconds to delete on some disks
     for index in range(7):
         write_tree(tmp_path, [(f"class {index}/{name}.png", RED) for name in "abc"])
-    with pytest.raises(DatasetError, match="^The folder holds more than 20 files and folders; at most 20 are read.$"):
+    with pytest.raises(DatasetError, match="^The folder holds more than 20 files and folders, the most a dataset folder may hold; nothing was read.$"):
         read_image_folder(tmp_path)
 
 
@@ -365,9 +369,9 @@ def test_uploads_per_class_give_the_same_dataset_and_report():
      "The upload holds images in only one class ('cats'), and at least two classes are needed "
      "(1 file was skipped, most as 'unreadable image')."),
     ({f"c{index}": [("a.png", RED)] for index in range(MAX_CLASSES + 1)},
-     f"There are {MAX_CLASSES + 1} classes; at most {MAX_CLASSES} are used."),
+     f"There are {MAX_CLASSES + 1} classes, more than the {MAX_CLASSES} a dataset may have."),
     ({"a": [("a.png", RED)] * MAX_IMAGES, "b": [("b.png", RED)]},
-     f"There are {MAX_IMAGES + 1:,} images; at most {MAX_IMAGES:,} are read."),
+     f"There are {MAX_IMAGES + 1:,} images, more than the {MAX_IMAGES:,} a dataset may have."),
     ({"x" * 101: [("a.png", RED)], "b": [("b.png", RED)]}, "The class name 'xxxx"),
 ], ids=["no-name", "same-name", "one-class", "too-many-classes", "too-many-images", "long-name"])
 def test_bad_uploads_are_refused(classes, message):
@@ -410,3 +414,9 @@ def test_the_split_is_deterministic_for_a_seed_and_differs_between_seeds():
 def test_a_share_outside_zero_to_one_is_refused(share):
     with pytest.raises(DatasetError, match="The share held out must be"):
         split_per_class(numbered({"a": 2, "b": 2}), held_out=share)
+
+
+def test_a_zip_of_images_without_class_folders_says_how_to_arrange_them():
+    assert refused(make_zip([("1.png", RED), ("2.png", RED)])) == (
+        "The zip holds its 2 files at the top level, not in class folders; put each class's images in a folder "
+        "named after the class (cats/1.jpg, dogs/7.png).")

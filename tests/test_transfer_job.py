@@ -142,3 +142,23 @@ def test_inception_v3_trains_although_it_returns_its_auxiliary_scores_in_trainin
     labels = torch.tensor([0, 1])
     history = fine_tune(model, images, labels, images[:1], labels[:1], TrainConfig(epochs=1, batch_size=2))
     assert len(history.epochs) == 1 and history.epochs[0].train_loss > 0
+
+
+def test_a_refusal_advises_only_what_would_help(monkeypatch):
+    monkeypatch.setenv(budget.MEMORY_ENV, "64")
+    head_only = jobs.Job("resnet18", {}, WeightSource.RANDOM, FreezePolicy.HEAD_ONLY, None, TrainConfig(batch_size=1))
+    with pytest.raises(BudgetError) as error:
+        jobs.check(jobs.estimate(head_only, 2, 10, 2))
+    assert str(error.value).endswith("more than this server's budget of 64.00 MiB; pick a smaller network.")
+    assert "for the 6.70 MiB of activations kept for the backward pass, doubled, with workspace" in str(error.value)
+    everything = jobs.Job("resnet18", {}, WeightSource.RANDOM, FreezePolicy.NOTHING, None, TrainConfig(batch_size=8))
+    with pytest.raises(BudgetError) as error:
+        jobs.check(jobs.estimate(everything, 2, 10, 2))
+    assert str(error.value).endswith("; use a smaller batch, freeze more layers or pick a smaller network.")
+
+
+def test_the_step_keeps_the_activations_the_plan_counts():
+    job = jobs.Job("resnet18", {}, WeightSource.RANDOM, FreezePolicy.HEAD_ONLY, None, TrainConfig(batch_size=16))
+    cost = jobs.estimate(job, 2, 40, 8)
+    assert cost.step.kept_bytes == plan("resnet18", {}, 2, "head", batch=16).activation_bytes
+    assert cost.step.activation_bytes == budget.LIVE_TENSOR_FACTOR * cost.step.kept_bytes + budget.WORKSPACE_BYTES

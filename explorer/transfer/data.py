@@ -86,6 +86,7 @@ _READ_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zi
 _METHOD_NAMES = {9: "Deflate64", 6: "Implode", 93: "Zstandard", 98: "PPMd", 99: "AES encryption"}
 _ENCRYPTED = 0x1
 _EMPTY_CLASS = "a class with no readable images"
+_TOP_LEVEL = "at the top level, not in a class folder"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _END_RECORD = struct.Struct("<4s4H2LH")  # signature, disks (2), entries here, entries total, size, offset, comment
 
@@ -206,6 +207,9 @@ class _Collector:
             if class_name not in self.by_class:
                 self.skip(class_name + "/", _EMPTY_CLASS)
         classes = sorted(self.by_class)
+        if not classes and self.skipped and all(s.reason == _TOP_LEVEL for s in self.skipped):
+            raise DatasetError(f"{what} holds its {len(self.skipped):,} files at the top level, not in class folders; "
+                               f"put each class's images in a folder named after the class (cats/1.jpg, dogs/7.png).")
         if len(classes) < 2:
             found = (f"images in only one class ({_quoted(classes[0])})" if classes else "no images")
             raise DatasetError(f"{what} holds {found}, and at least two classes are needed"
@@ -240,13 +244,13 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
         DatasetError: too large, not a zip, damaged, empty or holding too many entries.
     """
     if len(data) > MAX_ZIP_BYTES:
-        raise DatasetError(f"The zip is {human_bytes(len(data))}; zips up to {human_bytes(MAX_ZIP_BYTES)} are read.")
+        raise DatasetError(f"The zip is {human_bytes(len(data))}, larger than the {human_bytes(MAX_ZIP_BYTES)} a zip may be; nothing was read.")
     declared = _declared_entries(data)
     if declared is None:
         raise DatasetError("This file is not a zip archive; zip a folder that holds one folder of images per class.")
     entries, toc_bytes = declared
     if entries > MAX_FILES:
-        raise DatasetError(f"The zip holds {entries:,} entries; at most {MAX_FILES:,} are read.")
+        raise DatasetError(f"The zip holds {entries:,} entries, more than the {MAX_FILES:,} a zip may hold; nothing was read.")
     if toc_bytes > MAX_FILES * MAX_TOC_BYTES_PER_ENTRY:
         raise DatasetError(f"The zip's table of contents takes {human_bytes(toc_bytes)}, far more than "
                            f"{MAX_FILES:,} entries need; the archive is damaged or forged.")
@@ -256,7 +260,7 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
         raise DatasetError(f"The zip archive is damaged and cannot be read ({str(error)[:SHOWN]}).") from None
     infos = archive.infolist()
     if len(infos) > MAX_FILES:
-        raise DatasetError(f"The zip holds {len(infos):,} entries; at most {MAX_FILES:,} are read.")
+        raise DatasetError(f"The zip holds {len(infos):,} entries, more than the {MAX_FILES:,} a zip may hold; nothing was read.")
     if not infos:
         raise DatasetError("The zip is empty; it should hold one folder of images per class.")
     return archive
@@ -280,8 +284,8 @@ def _check_declared_sizes(infos: list[zipfile.ZipInfo]) -> None:
                                f"({ratio:,.0f} times); nothing was read.")
     total = sum(info.file_size for info in infos)
     if total > MAX_TOTAL_UNCOMPRESSED:
-        raise DatasetError(f"The zip's files add up to {human_bytes(total)} uncompressed; at most "
-                           f"{human_bytes(MAX_TOTAL_UNCOMPRESSED)} are read.")
+        raise DatasetError(f"The zip's files add up to {human_bytes(total)} uncompressed, more than the "
+                           f"{human_bytes(MAX_TOTAL_UNCOMPRESSED)} a dataset may take; nothing was read.")
 
 
 def _parts(info: zipfile.ZipInfo) -> tuple[str, ...] | str | None:
@@ -353,7 +357,7 @@ def _collect_classes(collector: _Collector, members: list[_Member], what: str) -
         parts = member.parts[depth:]
         suffix = PurePosixPath(parts[-1]).suffix.lower()
         if len(parts) < 2:
-            collector.skip(member.name, "at the top level, not in a class folder")
+            collector.skip(member.name, _TOP_LEVEL)
         elif suffix not in IMAGE_SUFFIXES:
             collector.skip(member.name, f"not an image ({shown(suffix) or 'no extension'})")
         elif len(parts[0]) > MAX_CLASS_NAME:
@@ -367,10 +371,10 @@ def _collect_classes(collector: _Collector, members: list[_Member], what: str) -
             candidates.append((member, parts[0]))
     class_names = sorted({class_name for _, class_name in candidates})
     if len(class_names) > MAX_CLASSES:
-        raise DatasetError(f"{what} has {len(class_names):,} class folders with images; at most {MAX_CLASSES} "
-                           f"classes are used.")
+        raise DatasetError(f"{what} has {len(class_names):,} class folders with images, more than the {MAX_CLASSES} "
+                           f"classes a dataset may have; nothing was read.")
     if len(candidates) > MAX_IMAGES:
-        raise DatasetError(f"{what} holds {len(candidates):,} images; at most {MAX_IMAGES:,} are read.")
+        raise DatasetError(f"{what} holds {len(candidates):,} images, more than the {MAX_IMAGES:,} a dataset may have; nothing was read.")
     for member, class_name in candidates:
         collector.add(class_name, member.name, member.read())
     return collector.dataset(what, class_names)
@@ -458,8 +462,8 @@ def _read_image_folder_dir(folder: Path, collector: _Collector) -> Dataset:
         folders.sort()
         entries += len(folders) + len(files)
         if entries > MAX_FILES:
-            raise DatasetError(f"The folder holds more than {MAX_FILES:,} files and folders; at most "
-                               f"{MAX_FILES:,} are read.")
+            raise DatasetError(f"The folder holds more than {MAX_FILES:,} files and folders, the most a dataset "
+                               f"folder may hold; nothing was read.")
         for name in sorted(files):
             path, parts = here / name, (*relative, name)
             shown_name = "/".join(parts)
@@ -475,8 +479,8 @@ def _read_image_folder_dir(folder: Path, collector: _Collector) -> Dataset:
                 members.append(_Member(shown_name, parts, status.st_size,
                                        functools.partial(_read_file, path, shown_name)))
     if total > MAX_TOTAL_UNCOMPRESSED:
-        raise DatasetError(f"The folder's files add up to {human_bytes(total)}; at most "
-                           f"{human_bytes(MAX_TOTAL_UNCOMPRESSED)} are read.")
+        raise DatasetError(f"The folder's files add up to {human_bytes(total)}, more than the "
+                           f"{human_bytes(MAX_TOTAL_UNCOMPRESSED)} a dataset may take; nothing was read.")
     return _collect_classes(collector, members, "The folder")
 
 
@@ -501,7 +505,7 @@ def read_image_folder(path: str | Path, max_side: int = KEEP_SIDE) -> Dataset:
         raise DatasetError(f"There is no folder or zip file at {_quoted(str(path))}.")
     size = path.stat().st_size
     if size > MAX_ZIP_BYTES:
-        raise DatasetError(f"The zip is {human_bytes(size)}; zips up to {human_bytes(MAX_ZIP_BYTES)} are read.")
+        raise DatasetError(f"The zip is {human_bytes(size)}, larger than the {human_bytes(MAX_ZIP_BYTES)} a zip may be; nothing was read.")
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -538,14 +542,14 @@ def dataset_from_uploads(classes: Mapping[str, list[tuple[str, bytes]]] | Sequen
     if long:
         raise DatasetError(f"The class name {_quoted(long[0])} is longer than {MAX_CLASS_NAME} characters.")
     if len(names) > MAX_CLASSES:
-        raise DatasetError(f"There are {len(names):,} classes; at most {MAX_CLASSES} are used.")
+        raise DatasetError(f"There are {len(names):,} classes, more than the {MAX_CLASSES} a dataset may have.")
     count = sum(len(files) for _, files in pairs)
     if count > MAX_IMAGES:
-        raise DatasetError(f"There are {count:,} images; at most {MAX_IMAGES:,} are read.")
+        raise DatasetError(f"There are {count:,} images, more than the {MAX_IMAGES:,} a dataset may have.")
     total = sum(len(data) for _, files in pairs for _, data in files)
     if total > MAX_TOTAL_UNCOMPRESSED:
-        raise DatasetError(f"The images add up to {human_bytes(total)}; at most "
-                           f"{human_bytes(MAX_TOTAL_UNCOMPRESSED)} are read.")
+        raise DatasetError(f"The images add up to {human_bytes(total)}, more than the "
+                           f"{human_bytes(MAX_TOTAL_UNCOMPRESSED)} a dataset may take.")
     collector = _Collector(max_side)
     for class_name, (_, files) in zip(names, pairs):
         for file_name, data in files:

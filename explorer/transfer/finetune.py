@@ -93,8 +93,10 @@ class TrainingCost:
     weight_bytes: int          # parameters and buffers
     gradient_bytes: int        # one gradient per trainable parameter
     optimizer_bytes: int       # Adam: two moments per trainable parameter; SGD with momentum: one; plain SGD: none
-    activation_bytes: int      # what a batch keeps for the backward pass, with the budget's workspace margin
+    activation_bytes: int      # what a batch keeps for the backward pass, with the budget's margin (see kept_bytes)
     batch_size: int
+    kept_bytes: int = 0        # the live tensors a batch keeps at its peak (as the planner counts them), before
+                               # the margin: activation_bytes = LIVE_TENSOR_FACTOR * kept_bytes + WORKSPACE_BYTES
 
     @property
     def total_bytes(self) -> int:
@@ -193,11 +195,12 @@ def training_cost(model: nn.Module, input_shape: tuple[int, ...], batch_size: in
     _train_mode(meta, frozen_modules(meta))
     weights = sum(t.numel() * t.element_size() for t in [*meta.parameters(), *meta.buffers()])
     trainable = sum(p.numel() * p.element_size() for p in meta.parameters() if p.requires_grad)
-    # at batch 2 (BatchNorm in training mode refuses one sample with 1x1 maps), halved, rounded up
-    per_sample = budget.LIVE_TENSOR_FACTOR * -(-budget.live_peak_bytes(meta, tuple(input_shape), 2, grad=True) // 2)
+    # at the batch itself, but at least 2 (BatchNorm in training mode refuses one sample with 1x1 maps), halved
+    counted_batch = max(2, batch_size)
+    kept = -(-budget.live_peak_bytes(meta, tuple(input_shape), counted_batch, grad=True) * batch_size // counted_batch)
     state = OPTIMIZER_STATE_COPIES[optimizer] * trainable
     return TrainingCost(label or _label(model), weights, trainable, state,
-                        budget.WORKSPACE_BYTES + batch_size * per_sample, batch_size)
+                        budget.WORKSPACE_BYTES + budget.LIVE_TENSOR_FACTOR * kept, batch_size, kept)
 
 
 def require_training(cost: TrainingCost, optimizer: str = "adam", data_bytes: int = 0) -> None:
@@ -210,15 +213,21 @@ def require_training(cost: TrainingCost, optimizer: str = "adam", data_bytes: in
     limit = budget.limits().memory_bytes
     if cost.total_bytes + data_bytes <= limit:
         return
+    need = cost.total_bytes + data_bytes
     state = {"adam": "Adam's two moments", "sgd": "SGD's momentum"}.get(optimizer, "the optimizer")
     images = f", {human_bytes(data_bytes)} of preprocessed images" if data_bytes else ""
+    # only what would help: a batch above one, images that take a share, gradients and optimizer state that do
+    advice = [change for change, helps in (
+        ("a smaller batch", cost.batch_size > 1),
+        ("fewer images", data_bytes > need // 10),
+        ("freeze more layers", cost.gradient_bytes + cost.optimizer_bytes > need // 10)) if helps]
     raise BudgetError(
-        f"Training {cost.label} on batches of {cost.batch_size} would need about "
-        f"{human_bytes(cost.total_bytes + data_bytes)} ({human_bytes(cost.weight_bytes)} of weights, "
-        f"{human_bytes(cost.gradient_bytes)} of gradients, {human_bytes(cost.optimizer_bytes)} for {state}, "
-        f"{human_bytes(cost.activation_bytes)} of activations kept for the backward pass{images}), more than this "
-        f"server's budget of {human_bytes(limit)}; use a smaller batch{', fewer images' if data_bytes else ''}, "
-        f"freeze more layers or pick a smaller network.")
+        f"Training {cost.label} on batches of {cost.batch_size} would need about {human_bytes(need)} "
+        f"({human_bytes(cost.weight_bytes)} of weights, {human_bytes(cost.gradient_bytes)} of gradients, "
+        f"{human_bytes(cost.optimizer_bytes)} for {state}, {human_bytes(cost.activation_bytes)} for the "
+        f"{human_bytes(cost.kept_bytes)} of activations kept for the backward pass, doubled, with workspace"
+        f"{images}), more than this server's budget of {human_bytes(limit)}; "
+        f"{'use ' + ', '.join(advice) + ' or ' if advice else ''}pick a smaller network.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,13 +389,15 @@ def to_safetensors(model: nn.Module) -> bytes:
 
 
 def loading_code(name: str, config: dict[str, Any], num_classes: int, head: Head,
-                 filename: str = "model.safetensors", model: nn.Module | None = None) -> str:
+                 filename: str = "model.safetensors", model: nn.Module | None = None,
+                 classes: Sequence[str] | None = None, preprocessing: Sequence[str] | None = None) -> str:
     """Return a Python snippet that rebuilds registry network ``name``, replaces its head and loads ``filename``.
 
     torchvision networks are built with torchvision's own ``get_model``; the app's hand-written ones
     (LeNet-5, ...) with ``explorer.zoo.build``. The snippet leaves ``model`` in eval mode. Given the fine-tuned
     ``model``, a setting its weights' builder made that the state_dict does not hold is written out too
     (torchvision's pretrained GoogLeNet and Inception v3 convert their inputs: ``transform_input=True``).
+    ``classes`` (the outputs' names, in order) and ``preprocessing`` (its steps in words) are written too.
 
     Raises:
         UnknownArchitectureError: ``name`` is not in the registry.
@@ -407,10 +418,14 @@ def loading_code(name: str, config: dict[str, Any], num_classes: int, head: Head
         layer = f"nn.Conv2d({path}.in_channels, {num_classes}, 1, bias={path}.bias is not None)"
     else:
         layer = f"nn.Linear({path}.in_features, {num_classes}, bias={path}.bias is not None)"
+    names = f"classes = {list(classes)!r}  # the outputs, in order\n" if classes is not None else ""
+    steps = "".join(f"# {index}. {step}\n" for index, step in enumerate(preprocessing or [], 1))
     return (f"from safetensors.torch import load_file\n"
             f"from torch import nn\n"
             f"{imports}\n\n"
             f"{builder}\n"
             f"{path} = {layer}  # the new head\n"
             f"model.load_state_dict(load_file({filename!r}))\n"
-            f"model.eval()\n")
+            f"model.eval()\n"
+            + (f"{names}" if names else "")
+            + (f"# Preprocess an image as it was trained:\n{steps}" if steps else ""))

@@ -57,9 +57,9 @@ from explorer.ui.cache import cached_analysis
 from explorer.ui.network import ArchitectureChoice
 from explorer.ui.transfer import OPTIMIZER_LABELS, POLICY_LABELS, training_inputs
 from explorer.ui.widgets import Upload, WeightsChoice, image_input, selected_device, upload_input, weights_picker
-from explorer.units import human, human_bytes, human_seconds
+from explorer.units import counted, human, human_bytes, human_seconds
 from explorer.weights import WeightSource, checkpoint_path, pretrained_weights
-from explorer.zoo import get_spec
+from explorer.zoo import Origin, get_spec
 
 WORK: BoundedCache[Any] = BoundedCache(lambda: budget.limits().work_cache_bytes)
 RUN = "transfer.run"  # the last run's record: settings, per-epoch results, how it ended (see train)
@@ -70,6 +70,7 @@ SHOWN_PER_CLASS = 8
 SHOWN_CLASSES = 12
 SHOWN_WRONG = 24
 PROGRESS_SECONDS = 0.25  # the progress bar is redrawn at most this often within an epoch
+LIVE_SECONDS = 1.0  # the live curves are redrawn at most this often
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ def class_uploads() -> DataSource | None:
                                      f"classes together hold at most {MAX_IMAGES:,} images and "
                                      f"{human_bytes(MAX_TOTAL_UNCOMPRESSED)}.")
             buttons = name_column.container(horizontal=True)
-            buttons.caption(f"{count:,} image{'s' if count != 1 else ''}")
+            buttons.caption(counted(count, "file"))
             buttons.button("Clear", key=state.widget_key(f"{prefix}.clear"), disabled=not count,
                            on_click=_clear_class, args=(entry,), help="Forget this class's images.")
             buttons.button("Remove class", key=state.widget_key(f"{prefix}.remove"), disabled=len(classes) <= 2,
@@ -233,15 +234,15 @@ def show_dataset(dataset: Dataset) -> None:
         for index, name in enumerate(dataset.classes[:SHOWN_CLASSES]):
             images = [image for image, label in zip(dataset.images, dataset.labels) if label == index]
             st.caption(literal(cut(name)))
-            st.image([_thumbnail(image) for image in images[:SHOWN_PER_CLASS]])
+            st.image([_thumbnail(image) for image in images[:SHOWN_PER_CLASS]], width=THUMBNAIL)
         if len(dataset.classes) > SHOWN_CLASSES:
             st.caption(f"and {len(dataset.classes) - SHOWN_CLASSES} more classes.")
     if dataset.skipped:
-        with st.expander(f"{len(dataset.skipped):,} files skipped, and why"):
+        with st.expander(f"{counted(len(dataset.skipped), 'file')} skipped, and why"):
             st.dataframe(pd.DataFrame({"file": [s.name for s in dataset.skipped],
                                        "why": [s.reason for s in dataset.skipped]}), hide_index=True)
     if dataset.ignored:
-        st.caption(f"{dataset.ignored:,} system files (__MACOSX, .DS_Store, Thumbs.db, ...) were passed over.")
+        st.caption(f"{counted(dataset.ignored, 'system file')} (__MACOSX, .DS_Store, Thumbs.db, ...) passed over.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,9 +259,9 @@ def weights_input(name: str) -> WeightsChoice | None:
     if choice is not None and choice.source == WeightSource.RANDOM:
         pretrained = ("Choose torchvision's pretrained weights to start from what it learned on ImageNet. "
                       if weights is not None else "")
-        st.info(f"Random weights: this trains the network from scratch, so nothing is transferred. {pretrained}"
-                f"Without internet, the Digits demo tab shows transfer learning with weights bundled with the app.",
-                icon=":material/info:")
+        st.info(f"Random weights: there are no learned features to transfer. Frozen layers keep their random values, "
+                f"so freezing nothing trains the network from scratch. {pretrained}Without internet, the Digits demo "
+                f"tab shows transfer learning with weights bundled with the app.", icon=":material/info:")
     return choice
 
 
@@ -300,15 +301,21 @@ def check(cost: jobs.Estimate) -> None:
 def show_estimate(cost: jobs.Estimate) -> None:
     """Say what the run trains and what it needs, before it starts."""
     total = cost.trainable_params + cost.frozen_params
+    step = cost.step
+    batch = (f"batch {step.batch_size}" if step.batch_size == cost.job.train.batch_size else
+             f"batch {step.batch_size} (every training image: fewer than the batch size)")
     st.caption(
         f"The new head replaces {cost.head.name} ({cost.head.type} {cost.head.in_features} -> "
         f"{cost.head.out_features}, now -> {cost.classes}); {cost.trainable_params:,} of {total:,} parameters train, "
         f"{cost.frozen_params:,} stay frozen. Per image, {human(cost.forward_macs)} MACs forward and "
-        f"{human(cost.backward_macs)} backward. A training step at batch {cost.step.batch_size} needs about "
-        f"{human_bytes(cost.step.total_bytes)} and the {cost.train_images + cost.held_images:,} preprocessed images "
+        f"{human(cost.backward_macs)} backward. A training step at {batch} keeps {human_bytes(step.kept_bytes)} of "
+        f"activations for the backward pass, as Plan counts them; with weights, gradients, optimizer state and the "
+        f"budget's margin (activations doubled, plus workspace) it needs about {human_bytes(step.total_bytes)}, and "
+        f"the {counted(cost.train_images + cost.held_images, 'preprocessed image')} "
         f"{human_bytes(cost.data_bytes)}, within this server's budget of {human_bytes(budget.limits().memory_bytes)}. "
-        f"{cost.job.train.epochs} epochs on {cost.train_images:,} images take at least "
-        f"{human_seconds(cost.seconds)} on {cost.device} (limit {human_seconds(budget.limits().training_seconds)}).")
+        f"The multiply-accumulates of {counted(cost.job.train.epochs, 'epoch')} on "
+        f"{counted(cost.train_images, 'image')} alone take at least {human_seconds(cost.seconds)} on {cost.device} "
+        f"(limit {human_seconds(budget.limits().training_seconds)}).")
 
 
 def training_section(choice: ArchitectureChoice, source: DataSource, dataset: Dataset) -> None:
@@ -367,9 +374,12 @@ def train(job: jobs.Job, cost: jobs.Estimate, source: DataSource, weights: Weigh
         return
     train_part, held_part = jobs.split(dataset, job.train.seed)
     bar = st.progress(0.0, text="Loading the weights and preprocessing the images...")
-    prepared = jobs.prepare(cost, train_part, held_part, upload=weights.upload,
-                            progress=lambda fraction, done: bar.progress(min(fraction, 1.0),
-                                                                         text=f"Downloading the weights... {done}"))
+    try:
+        prepared = jobs.prepare(cost, train_part, held_part, upload=weights.upload,
+                                progress=lambda fraction, done: bar.progress(min(fraction, 1.0),
+                                                                             text=f"Downloading the weights... {done}"))
+    finally:
+        bar.empty()
     run = uuid.uuid4().hex
     trained = Trained(run, prepared)
     if not WORK.put(("trained", _session()), trained, prepared.nbytes):
@@ -381,11 +391,15 @@ def train(job: jobs.Job, cost: jobs.Estimate, source: DataSource, weights: Weigh
               "trainable": prepared.trainable_params, "frozen": prepared.frozen_params, "epochs": [],
               "done": False, "limited": "", "seconds": 0.0}
     state.put(RUN, record)
-    stop = st.empty()
-    stop.button("Stop (keeps what was trained so far)", icon=":material/stop:", key=state.widget_key("transfer.stop"),
-                help="Any click reruns the page, which ends this run; the model keeps what it learned.")
+    stop = st.empty()  # the button and its note, removed when the run ends
+    with stop.container():
+        st.button("Stop (keeps what was trained so far)", icon=":material/stop:", key=state.widget_key("transfer.stop"))
+        st.caption("Training runs while this page waits: Stop, or any other click here (another tab or page, a "
+                   "widget), ends the run, and the model keeps what it learned.")
+    bar = st.progress(0.0, text=f"Epoch 1 of {epochs}...")
     live = st.empty()
     shown = [0.0]
+    drawn = [0.0]
 
     def on_batch(epoch: int, done: int, total: int) -> None:
         if time.monotonic() - shown[0] >= PROGRESS_SECONDS or done == total:
@@ -397,7 +411,9 @@ def train(job: jobs.Job, cost: jobs.Estimate, source: DataSource, weights: Weigh
         record["epochs"].append(result)
         bar.progress(result.epoch / epochs, text=f"Epoch {result.epoch} of {epochs}: held-out accuracy "
                                                  f"{result.held_out_accuracy:.1%}")
-        live.plotly_chart(charts.training_curves(record["epochs"]), key=f"transfer.live.{result.epoch}")
+        if time.monotonic() - drawn[0] >= LIVE_SECONDS:  # a chart takes a browser ~0.1 s to draw: not every epoch
+            drawn[0] = time.monotonic()
+            live.plotly_chart(charts.training_curves(record["epochs"]), key=f"transfer.live.{result.epoch}")
 
     history = fine_tune(prepared.model, prepared.train_x, prepared.train_y, prepared.held_x, prepared.held_y,
                         job.train, on_epoch, cost.step.label, on_batch, budget.limits().training_seconds)
@@ -412,11 +428,15 @@ def train(job: jobs.Job, cost: jobs.Estimate, source: DataSource, weights: Weigh
 # Results
 
 
+WEIGHTS_WORDS = {WeightSource.RANDOM: "random weights", WeightSource.BUNDLED: "the weights bundled with the app",
+                 WeightSource.PRETRAINED: "torchvision's pretrained weights", WeightSource.UPLOADED: "uploaded weights"}
+
+
 def _settings(record: dict[str, Any]) -> str:
     job: jobs.Job = record["job"]
     freeze = POLICY_LABELS[job.policy].lower() + (f" (k = {job.stage})" if job.stage else "")
-    return (f"{get_spec(job.name).display_name}, {WeightSource(job.source).label.lower()} weights, frozen: {freeze}; "
-            f"{OPTIMIZER_LABELS[job.train.optimizer].split(' (')[0]}, learning rate {job.train.lr:g}, batch "
+    return (f"{get_spec(job.name).display_name} from {WEIGHTS_WORDS[WeightSource(job.source)]}, frozen: {freeze}; "
+            f"{OPTIMIZER_LABELS[job.train.optimizer]}, learning rate {job.train.lr:g}, batch "
             f"{job.train.batch_size}, seed {job.train.seed}; {record['train_images']:,} images trained on, "
             f"{record['held_images']:,} held out, on {record['device']}.")
 
@@ -433,10 +453,11 @@ def show_results() -> None:
     if record["limited"]:
         st.warning(record["limited"])
     elif not record["done"]:
-        st.warning(f"Stopped after {finished} of {record['job'].train.epochs} epochs: the model keeps everything it "
-                   f"learned up to the stop, and what follows is measured on it as it is.")
+        st.warning(f"Stopped after {finished} of {record['job'].train.epochs} epochs (Stop, or another click on the "
+                   f"page while it trained, ends a run): the model keeps everything it learned up to the stop, and "
+                   f"what follows is measured on it as it is.")
     else:
-        st.caption(f"{finished} epochs in {human_seconds(record['seconds'])}.")
+        st.caption(f"{counted(finished, 'epoch')} in {human_seconds(record['seconds'])}.")
     if record["epochs"]:
         st.plotly_chart(charts.training_curves(record["epochs"]), key="transfer.curves")
     trained = _trained(record)
@@ -468,24 +489,24 @@ def show_evaluation(record: dict[str, Any], trained: Trained) -> None:
     counts = held.counts()
     st.metric("Held-out accuracy", f"{evaluation.accuracy:.1%}", border=True,
               help=f"{round(evaluation.accuracy * len(held)):,} of {len(held):,} images it never trained on")
-    left, right = st.columns([1, 2])
-    left.dataframe(pd.DataFrame({
+    st.dataframe(pd.DataFrame({
         "class": evaluation.classes,
         "held out": [counts[name] for name in evaluation.classes],
         "right": [row[index] for index, row in enumerate(evaluation.confusion)],
         "accuracy": [f"{value:.1%}" if value == value else "—" for value in evaluation.per_class_accuracy.values()],
     }), hide_index=True)
-    right.plotly_chart(charts.confusion_matrix(evaluation.classes, evaluation.confusion), key="transfer.confusion")
+    st.plotly_chart(charts.confusion_matrix(evaluation.classes, evaluation.confusion), key="transfer.confusion")
     if not evaluation.wrong:
         st.success("It classified every held-out image right.", icon=":material/check_circle:")
         return
     shown = evaluation.wrong[:SHOWN_WRONG]
-    st.markdown(f"**The {len(evaluation.wrong):,} held-out images it got wrong**"
-                + (f" (the first {SHOWN_WRONG})" if len(evaluation.wrong) > SHOWN_WRONG else ""))
+    st.markdown(f"**The held-out {'image' if len(evaluation.wrong) == 1 else 'images'} it got wrong** "
+                f"({len(evaluation.wrong):,}" + (f", the first {SHOWN_WRONG} shown)" if len(evaluation.wrong) > SHOWN_WRONG
+                                                   else ")"))
     classes = evaluation.classes
-    st.image([_thumbnail(held.images[index], 2 * THUMBNAIL) for index in shown],
-             caption=[literal(f"{cut(classes[held.labels[index]], 30)} taken for "
-                              f"{cut(classes[evaluation.predicted[index]], 30)}") for index in shown])
+    st.image([_thumbnail(held.images[index], 2 * THUMBNAIL) for index in shown], width=2 * THUMBNAIL,
+             caption=[literal(f"{cut(classes[held.labels[index]], 20)} taken for "
+                              f"{cut(classes[evaluation.predicted[index]], 20)}") for index in shown])
 
 
 def show_classifier(record: dict[str, Any], trained: Trained) -> None:
@@ -543,5 +564,8 @@ def show_download(record: dict[str, Any], trained: Trained) -> None:
     st.caption(f"{human_bytes(sum(t.numel() * t.element_size() for t in prepared.model.state_dict().values()))}; "
                f"the classes in the order of the model's outputs: " + literal(", ".join(prepared.classes)) + ".")
     config = get_spec(job.name).resolve_config(job.config)
-    st.code(loading_code(job.name, config, len(prepared.classes), prepared.head, filename, prepared.model),
-            language="python")
+    st.code(loading_code(job.name, config, len(prepared.classes), prepared.head, filename, prepared.model,
+                         prepared.classes, prepared.recipe.describe()), language="python")
+    if get_spec(job.name).origin != Origin.TORCHVISION:
+        st.caption(f"{get_spec(job.name).display_name} is one of this app's own networks: the code needs this "
+                   f"project's explorer package on the path.")

@@ -18,8 +18,9 @@ POLICY_LABELS = {
     planner.FreezePolicy.UP_TO_STAGE: "Stages 1 to k",
     planner.FreezePolicy.NOTHING: "Nothing (train every layer)",
 }
-OPTIMIZER_LABELS = {"adam": "Adam (two extra copies of the trainable weights)",
-                    "sgd": "SGD with momentum (one extra copy)", "plain_sgd": "Plain SGD (no extra copy)"}
+OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD with momentum", "plain_sgd": "Plain SGD"}
+OPTIMIZER_STATE = {"adam": "two extra copies of the trainable weights", "sgd": "one extra copy (the momentum)",
+                   "plain_sgd": "no extra copy"}
 MAX_BATCH = 256
 DEFAULT_BATCH = 16
 MAX_EPOCHS = 100
@@ -49,6 +50,8 @@ def policy_inputs(stage_count: int) -> tuple[planner.FreezePolicy, int | None]:
 def optimizer_input(container: Any) -> str:
     """Draw the optimizer (shared by the plan and the training run) in ``container``; return its key."""
     return container.selectbox("Optimizer", list(OPTIMIZER_LABELS), format_func=OPTIMIZER_LABELS.get,
+                               help="What it keeps beside the weights: Adam two extra copies of the trainable "
+                                    "weights (its moments), SGD with momentum (0.9) one, plain SGD none.",
                                **state.bind("transfer.optimizer", "adam", lambda v: v in OPTIMIZER_LABELS))
 
 
@@ -78,14 +81,15 @@ def training_inputs(stage_count: int) -> dict[str, Any]:
     """Draw the training run's settings from the page's model (the freeze policy and the optimizer are the plan's);
     return {policy, stage, optimizer, batch, lr, epochs, seed}."""
     policy, stage = policy_inputs(stage_count)
-    columns = st.columns(5)
-    optimizer = optimizer_input(columns[0])
-    lr = columns[1].select_slider("Learning rate", LEARNING_RATES, format_func=lambda v: f"{v:g}",
-                                  **state.bind("transfer.lr", 1e-3, lambda v: v in LEARNING_RATES))
-    epochs = int(columns[2].number_input("Epochs", 1, MAX_EPOCHS, step=1, **state.bind(
+    left, right = st.columns(2)
+    optimizer = optimizer_input(left)
+    lr = right.select_slider("Learning rate", LEARNING_RATES, format_func=lambda v: f"{v:g}",
+                             **state.bind("transfer.lr", 1e-3, lambda v: v in LEARNING_RATES))
+    columns = st.columns(3)
+    epochs = int(columns[0].number_input("Epochs", 1, MAX_EPOCHS, step=1, **state.bind(
         "transfer.epochs", 10, _is_int(1, MAX_EPOCHS))))
-    batch = batch_input(columns[3], "transfer.train.batch", DEFAULT_BATCH, "Images per training step.")
-    seed = int(columns[4].number_input("Seed", 0, 10_000, step=1, help="The same seed, images and settings train "
+    batch = batch_input(columns[1], "transfer.train.batch", DEFAULT_BATCH, "Images per training step.")
+    seed = int(columns[2].number_input("Seed", 0, 10_000, step=1, help="The same seed, images and settings train "
                                        "the same model (the split, the new head, the order of the images).",
                                        **state.bind("transfer.seed", 0, _is_int(0, 10_000))))
     return {"policy": policy, "stage": stage, "optimizer": optimizer, "batch": batch, "lr": lr, "epochs": epochs,

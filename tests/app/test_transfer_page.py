@@ -99,7 +99,7 @@ def test_a_zip_trains_to_the_end_and_the_page_shows_what_the_seeded_run_computes
     assert "**24 images in 2 classes**" in at.markdown[2].value
     assert list(at.dataframe[0].value["class"]) == ["seven", "three"]
     at.number_input(key="widget:transfer.epochs").set_value(3).run()
-    assert "3 epochs on 20 images take at least" in captions(at)[-2]
+    assert "The multiply-accumulates of 3 epochs on 20 images alone take at least" in captions(at)[-2]
     at.button(key="widget:transfer.train").click().run()
     assert not at.exception and not at.error
     record = at.session_state["transfer.run"]
@@ -233,7 +233,7 @@ def test_cached_pretrained_weights_are_the_default_and_train(open_page, tmp_path
     assert not at.exception and not at.error
     record = at.session_state["transfer.run"]
     assert record["done"] and "IMAGENET1K_V1" in record["description"]
-    assert any("ResNet-18, torchvision pretrained (imagenet) weights" in c.value for c in at.caption)
+    assert any("ResNet-18 from torchvision's pretrained weights" in c.value for c in at.caption)
 
 
 def test_offline_pretrained_weights_say_so_and_point_to_the_demo(open_page, tmp_path, monkeypatch):
