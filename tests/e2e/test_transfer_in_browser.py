@@ -134,7 +134,7 @@ def test_classes_uploaded_one_by_one_train(page, app_url, tmp_path):
         field.press("Enter")
         wait_until_idle(page)
         cards.nth(index).locator("input[type=file]").set_input_files(paths)
-        main(page).get_by_text("6 images").nth(index).wait_for(timeout=60_000)
+        main(page).get_by_text("6 files", exact=True).nth(index).wait_for(timeout=60_000)
         wait_until_idle(page)
     main(page).get_by_text("12 images in 2 classes").wait_for(timeout=60_000)
     train_and_wait(page)
