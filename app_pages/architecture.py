@@ -26,10 +26,8 @@ st.caption(f"{spec.family} · {spec.year} · [{spec.paper_title}]({spec.paper_ur
 st.write(f"**Purpose.** {spec.purpose} **Key idea.** {spec.key_idea}")
 ui.show_totals(report)
 
-layers_tab, charts_tab, diagram_tab, explain_tab, source_tab = st.tabs(
-    ["Layers", "Charts", "Diagram", "Explanation", "Source"])
 
-with layers_tab:
+def show_layers() -> None:
     depth = st.slider("Depth (collapse or expand containers)", 0, report.max_depth, **state.bind(
         f"architecture.depth.{choice.name}", min(2, report.max_depth), lambda d: 0 <= d <= report.max_depth))
     ui.layer_table(report, depth)
@@ -42,17 +40,18 @@ with layers_tab:
                           **state.bind("architecture.download_rows", "every row")) != "every row"
     limit = depth if shown_only else None
     base = f"{choice.name}-layers" + (f"-depth{depth}" if shown_only else "")
-    downloads = st.container(horizontal=True, wrap=True)
-    downloads.download_button("CSV", formats.to_csv(report, limit), f"{base}.csv", "text/csv",
+    downloads = st.container(horizontal=True, wrap=True)  # each file is written when its button is clicked
+    downloads.download_button("CSV", lambda: formats.to_csv(report, limit), f"{base}.csv", "text/csv",
                               icon=":material/download:", on_click="ignore")
-    downloads.download_button("JSON", formats.render(report, "json", limit), f"{base}.json", "application/json",
+    downloads.download_button("JSON", lambda: formats.render(report, "json", limit), f"{base}.json", "application/json",
                                icon=":material/download:", on_click="ignore")
-    downloads.download_button("Markdown", formats.to_markdown(report, limit), f"{base}.md", "text/markdown",
+    downloads.download_button("Markdown", lambda: formats.to_markdown(report, limit), f"{base}.md", "text/markdown",
                                icon=":material/download:", on_click="ignore")
-    downloads.download_button("LaTeX", formats.to_latex(report, limit), f"{base}.tex", "application/x-tex",
+    downloads.download_button("LaTeX", lambda: formats.to_latex(report, limit), f"{base}.tex", "application/x-tex",
                                icon=":material/download:", on_click="ignore")
 
-with charts_tab:
+
+def show_charts() -> None:
     log_scale = st.toggle("Logarithmic scale", **state.bind("architecture.log_scale", True))
     st.plotly_chart(charts.params_and_macs_by_layer(report, log_scale))
     chart = st.radio("Breakdown by block as", list(charts.BreakdownChart), horizontal=True,
@@ -63,7 +62,8 @@ with charts_tab:
     st.plotly_chart(charts.activation_memory_by_layer(report))
     st.plotly_chart(charts.shape_by_depth(report))
 
-with diagram_tab:
+
+def show_diagram() -> None:
     suggested = default_depth(report)
     left, middle, right = st.columns([1, 1, 2])
     deepest = max(1, report.max_depth)
@@ -81,7 +81,8 @@ with diagram_tab:
     st.graphviz_chart(dot)
     st.download_button("Diagram as DOT", dot, f"{choice.name}.dot", "text/vnd.graphviz", icon=":material/download:", on_click="ignore")
 
-with explain_tab:
+
+def show_explanation() -> None:
     info = family(spec.family)
     st.markdown(f"### {info.name}\n**Purpose.** {spec.purpose}\n\n**Key idea.** {spec.key_idea}\n\n"
                 f"**Why it works.** {spec.explanation}")
@@ -89,9 +90,19 @@ with explain_tab:
         st.warning(f"**Where the course notes go wrong.** {info.errata}", icon=":material/edit_note:")
     st.markdown(f"Paper: [{spec.paper_title}]({spec.paper_url}) ({spec.year}).")
 
-with source_tab:
+
+def show_source() -> None:
     classes = ui.cached_source_code(choice)
     st.caption("The PyTorch classes this network is built from (torch.nn's own layers left out).")
     for index, (qualname, code) in enumerate(classes):
         with st.expander(qualname, expanded=index == 0):
             st.code(code, language="python")
+
+
+# Lazy tabs: a run draws only the open tab. Drawing every tab on every run made the browser lay out five plotly
+# figures, a graphviz diagram and the source code each time the network or an option changed.
+for tab, show in zip(state.lazy_tabs("architecture.tab", ["Layers", "Charts", "Diagram", "Explanation", "Source"]),
+                     [show_layers, show_charts, show_diagram, show_explanation, show_source]):
+    if tab.open:
+        with tab:
+            show()

@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.browser import TABLE, visit  # noqa: E402
 from bench.bench_load import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_FLAGS,
@@ -47,90 +48,6 @@ from bench.bench_load import (  # noqa: E402
 PAGES = {"Compare (8 classics)": "/compare", "Compound scaling": "/scaling"}
 TARGETS = {("Compare (8 classics)", "warm"): 1.0, ("Compare (8 classics)", "cold"): 3.0}
 WARM_UP = "/augmentation"
-POLL_S = 0.05
-CONFIRM_S = 0.3
-TIMEOUT_S = 300
-
-PROBE = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  const main = document.querySelector('[data-testid="stMain"]');
-  const status = document.querySelector('[data-testid="stStatusWidget"]');
-  const table = main ? [...main.querySelectorAll('[data-testid="stDataFrame"]')].find(e => {
-    const box = e.getBoundingClientRect();
-    return box.width > 0 && box.height > 0 && e.querySelector('canvas');
-  }) : null;
-  return {
-    state: app ? app.getAttribute('data-test-script-state') : null,
-    stale: document.querySelectorAll('[data-stale="true"]').length,
-    running: !!(status && status.textContent.includes('Running')),
-    table: !!table,
-    title: !!(main && main.querySelector('h1')),
-    exceptions: [...document.querySelectorAll('[data-testid="stException"]')].map(e => e.textContent.slice(0, 300)),
-    appError: document.body ? document.body.textContent.includes('This app has encountered an error') : false,
-  };
-}"""
-
-
-class NotSettled(RuntimeError):
-    pass
-
-
-def _snap(page) -> dict | None:
-    try:
-        return page.evaluate(PROBE)
-    except Exception as error:  # the document is being replaced by the navigation
-        if "context was destroyed" in str(error) or "navigation" in str(error).lower():
-            return None
-        raise
-
-
-def _settled(snap: dict | None, table: bool = True) -> bool:
-    return bool(snap and snap["state"] == "notRunning" and snap["stale"] == 0 and not snap["running"]
-                and (snap["table"] or not table) and snap["title"])
-
-
-def settle(page, started: float, what: str, table: bool = True) -> float:
-    """Poll until the page has settled; return the seconds since ``started`` (when it was first seen settled)."""
-    deadline = started + TIMEOUT_S
-    snap = None
-    while time.monotonic() < deadline:
-        snap = _snap(page)
-        now = time.monotonic()
-        if snap and (snap["exceptions"] or snap["appError"]) and snap["state"] == "notRunning":
-            detail = (snap["exceptions"] or ["This app has encountered an error"])[0]
-            raise NotSettled(f"{what}: exception: {' '.join(detail.split())[:200]}")
-        if _settled(snap, table):
-            time.sleep(CONFIRM_S)
-            if _settled(_snap(page), table):
-                return now - started
-            continue
-        time.sleep(POLL_S)
-    raise NotSettled(f"{what}: not settled after {TIMEOUT_S} s (last seen {snap})")
-
-
-def visit(browser, url: str, what: str, reloads: int = 0, table: bool = True) -> list[float]:
-    """Open ``url`` in a fresh context and time its settling; then ``reloads`` reloads, each timed.
-
-    ``table``: settled needs a visible st.dataframe (the timed pages); without, the page's title will do."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    try:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)[:200]))
-        started = time.monotonic()
-        page.goto(url, wait_until="commit", timeout=TIMEOUT_S * 1000)
-        times = [settle(page, started, what, table)]
-        for index in range(reloads):
-            started = time.monotonic()
-            page.reload(wait_until="commit", timeout=TIMEOUT_S * 1000)
-            times.append(settle(page, started, f"{what}, reload {index + 1}"))
-        if errors:
-            raise NotSettled(f"{what}: JavaScript page error: {errors[0]}")
-        return times
-    finally:
-        context.close()
-
-
 def with_fresh_server(log: Path, action):
     """Start a fresh server, run ``action(url)``, stop the server; return what ``action`` returned."""
     port = free_port()
@@ -171,8 +88,9 @@ def main() -> int:
                     last = run == args.cold_runs - 1
 
                     def cold(url: str) -> None:
-                        visit(browser, url + WARM_UP, "warm-up", table=False)  # app.py's imports, not timed
-                        times = visit(browser, url + path, f"{name} cold", reloads=args.warm_runs if last else 0)
+                        visit(browser, url + WARM_UP, "warm-up")  # app.py's imports, not timed
+                        times = visit(browser, url + path, f"{name} cold", reloads=args.warm_runs if last else 0,
+                                      ready=TABLE)
                         results.setdefault((name, "cold"), []).append(times[0])
                         results.setdefault((name, "warm"), []).extend(times[1:])
 
@@ -186,7 +104,7 @@ def main() -> int:
                 for run in range(args.cold_runs):
                     def first(url: str) -> None:
                         results.setdefault((name, "cold, imports included"), []).append(
-                            visit(browser, url + path, f"{name} first visit")[0])
+                            visit(browser, url + path, f"{name} first visit", ready=TABLE)[0])
 
                     try:
                         with_fresh_server(log, first)

@@ -24,3 +24,9 @@ def shown_errors(at) -> list[str]:
     import re
 
     return [re.sub(r"\\(.)", r"\1", element.value).replace("\u200b", "") for element in at.error]
+
+
+def open_tab(at, model_key: str, label: str):
+    """Open the lazy tab ``label`` of the tabs kept at ``model_key`` (only the open tab's code runs) and rerun."""
+    at.session_state[model_key] = label
+    return at.run()

@@ -40,7 +40,9 @@ def open_page():
 
 @pytest.fixture
 def downloads(monkeypatch):
-    """Capture the bytes every st.download_button hands to the media file storage, by file name."""
+    """Capture the bytes every st.download_button hands to the media file storage, by file name (a deferred
+    download's callable is called as a click would call it)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
     captured: dict[str, bytes] = {}
@@ -52,5 +54,12 @@ def downloads(monkeypatch):
             captured[filename] = data
         return original(self, path_or_data, mimetype, kind, filename)
 
+    def deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        data = data_callable()  # what a click would hand the browser
+        captured[file_name] = data.encode() if isinstance(data, str) else bytes(data)
+        return original_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    original_deferred = MediaFileManager.add_deferred
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", deferred)
     return captured

@@ -10,10 +10,14 @@ from explorer import formats
 from explorer.analysis import analyze
 from explorer.zoo import classics
 
-from app_helpers import shown_errors
+from app_helpers import open_tab as open_page_tab, shown_errors
 
 PAGE = "app_pages/architecture.py"
 CLASSICS = [name for name in classics() if name != "lenet5_1998"]  # its own tests below
+
+
+def open_tab(at, label: str):
+    return open_page_tab(at, "architecture.tab", label)
 
 
 def caption_texts(at) -> list[str]:
@@ -30,15 +34,16 @@ def test_every_classic_shows_its_exact_totals_a_table_charts_and_a_diagram(open_
     assert f"{report.total_macs:,} MACs" in texts and f"{report.total_flops:,} FLOPs" in texts
     frame = at.dataframe[0].value
     assert frame["params"].iloc[0] == report.total_params and frame["macs"].iloc[0] == report.total_macs
-    assert len(at.get("plotly_chart")) >= 4
-    dot = at.get("graphviz_chart")[0].proto.spec
+    assert not at.get("plotly_chart") and not at.get("graphviz_chart")  # only the open tab is drawn
+    assert len(open_tab(at, "Charts").get("plotly_chart")) >= 4 and not at.dataframe
+    dot = open_tab(at, "Diagram").get("graphviz_chart")[0].proto.spec
     assert dot.startswith("digraph") and '"input"' in dot and '"output"' in dot
 
 
 def test_resnet_diagram_draws_the_skip_and_googlenet_the_concatenation(open_page):
-    dot = open_page(PAGE, arch="resnet50").get("graphviz_chart")[0].proto.spec
+    dot = open_tab(open_page(PAGE, arch="resnet50"), "Diagram").get("graphviz_chart")[0].proto.spec
     assert '"maxpool" -> "layer1.0.downsample"' in dot and 'label="+"' in dot and "x5" in dot
-    dot = open_page(PAGE, arch="googlenet").get("graphviz_chart")[0].proto.spec
+    dot = open_tab(open_page(PAGE, arch="googlenet"), "Diagram").get("graphviz_chart")[0].proto.spec
     assert 'label="concat"' in dot and dot.count('-> "cat_') == 4
 
 
@@ -91,8 +96,10 @@ def test_download_buttons_carry_the_right_data(open_page, downloads):
     assert json.loads(downloads["lenet5-layers.json"])["total_macs"] == 416_520
     assert downloads["lenet5-layers.md"].decode() == formats.to_markdown(report)
     assert downloads["lenet5-layers.tex"].decode() == formats.to_latex(report)
+    assert [b.label for b in at.download_button] == ["CSV", "JSON", "Markdown", "LaTeX"]
+    open_tab(at, "Diagram")
     assert downloads["lenet5.dot"].decode() == at.get("graphviz_chart")[0].proto.spec
-    assert [b.label for b in at.download_button] == ["CSV", "JSON", "Markdown", "LaTeX", "Diagram as DOT"]
+    assert [b.label for b in at.download_button] == ["Diagram as DOT"]
 
 
 def test_depth_slider_collapses_the_table(open_page):
@@ -105,9 +112,9 @@ def test_depth_slider_collapses_the_table(open_page):
 
 
 def test_explanation_names_the_seed_errata_and_source_shows_the_code(open_page):
-    at = open_page(PAGE, arch="vgg16")
+    at = open_tab(open_page(PAGE, arch="vgg16"), "Explanation")
     assert any("4096-4096-1000" in w.value for w in at.warning)
-    at = open_page(PAGE, arch="resnet50")
+    at = open_tab(open_page(PAGE, arch="resnet50"), "Source")
     assert any("class Bottleneck" in c.value for c in at.code)
 
 
@@ -124,6 +131,7 @@ def test_lenet5_1998_shows_trainable_and_frozen_connections_and_its_table(open_p
     rows = {name: row for name, row in zip(frame["name"], frame.itertuples())}
     assert (rows["c1"].params, rows["c1"].connections) == (156, 122_304)
     assert (rows["output"].trainable_params, rows["output"].frozen_params) == (0, 840)
+    open_tab(at, "Explanation")
     explanation = "\n".join(m.value for m in at.markdown)
     assert "| S2 \\ C3 | 0 | 1 |" in explanation and "break" in explanation and "2,416" in explanation
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 from explorer import compare
 from explorer.analysis import analyze
 
-from app_helpers import shown_errors
+from app_helpers import open_tab as open_page_tab, shown_errors
 
 PAGE = "app_pages/compare.py"
 
 
 def open_tab(at, label: str):
-    """Open one of the page's tabs (only the open tab's code runs) and rerun."""
-    at.session_state["compare.tab"] = label
-    return at.run()
+    return open_page_tab(at, "compare.tab", label)
 
 
 def table(at):

@@ -46,7 +46,9 @@ def test_nothing_is_cut_off(browser, app_url, width):
         page.goto(f"{app_url}/cost_lab")
         page.get_by_text("120,422,400").first.wait_for(timeout=120_000)
         for tab in ("Depthwise separable", "1x1 convolution", "MobileNet v2 bottleneck", "Residual shortcut"):
-            page.get_by_role("tab", name=tab).click()
+            page.get_by_role("tab", name=tab).click()  # a lazy tab: its panel is drawn by the rerun
+            page.locator("[role=tabpanel]:visible [data-testid=stMetricValue]").first.wait_for(timeout=60_000)
+            wait_until_idle(page)
             page.wait_for_timeout(500)
             assert page.evaluate(CUT_TEXT) == [], tab
     finally:
