@@ -27,6 +27,7 @@ bench: install
 	$(PY) bench/bench_augment.py
 	$(PY) bench/bench_load.py
 	$(PY) bench/bench_compare.py
+	$(PY) bench/bench_browser.py
 	$(PY) bench/bench_transfer_demo.py
 	$(PY) bench/bench_finetune.py
 

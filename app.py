@@ -7,6 +7,7 @@ import streamlit as st
 import torch
 
 from explorer import ui
+from explorer.ui import warmup
 
 
 @st.cache_resource
@@ -44,4 +45,7 @@ st.sidebar.title("ConvNet Explorer")
 ui.device_picker()
 st.sidebar.caption("MACs = multiply-accumulates; FLOPs = 2 x MACs. Analysis runs on PyTorch's meta device: "
                    "exact shapes and counts with no memory and no compute.")
-navigation.run()
+try:
+    navigation.run()
+finally:  # after the page has been drawn (or stopped early), so the first visitor's page comes first
+    warmup.start_in_background()

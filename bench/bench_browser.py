@@ -268,7 +268,7 @@ def print_table(rec: Recorder) -> None:
     print("| action | phase | runs | median s | p95 s | max s | target at p95 (2 cores) |")
     print("|---|---|---|---|---|---|---|")
     for (action, phase), times in rec.times.items():
-        target = WARM_TARGET if phase == "warm" else TARGETS.get((action, phase))
+        target = TARGETS.get((action, phase), WARM_TARGET if phase == "warm" else None)
         verdict = "-"
         if target is not None:
             verdict = f"< {target:g} s " + ("(met)" if percentile(times, 0.95) < target else "(MISSED)")

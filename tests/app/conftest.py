@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -11,6 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 APP = str(ROOT / "app.py")
+
+# Every test starts from empty caches: a warm-up thread (explorer/ui/warmup.py) would refill them meanwhile.
+os.environ["CONVNET_EXPLORER_WARM_UP"] = "0"
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,96 @@
+"""Warm the server's shared caches once per process, in the background, so that the first person to open each
+page does not pay for what every session shares: the pages' imports (plotly, the augmentation and scaling code,
+...), the course's classics analysed at their defaults (Home's cards, Architecture, Compare), and Compound
+scaling's default curve and single-dimension table.
+
+Streamlit has no hook at server start, so app.py starts this after its first run has drawn the page: the first
+visitor still pays for importing torch and torchvision (they draw the sidebar), nobody after them pays for the
+rest. Set CONVNET_EXPLORER_WARM_UP=0 to turn it off.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import streamlit as st
+
+from explorer.ui.cache import cached_analysis
+from explorer.ui.network import ArchitectureChoice
+from explorer.zoo import classics, get_spec
+
+PAGES = Path(__file__).resolve().parents[2] / "app_pages"
+EXTRA_NETWORKS = ("efficientnet_b7",)  # the largest classic-family network people open by URL
+LOG = logging.getLogger(__name__)
+
+
+def page_modules(pages: Path = PAGES) -> list[str]:
+    """Return the modules the app's pages import (read from their source), sorted."""
+    names: set[str] = set()
+    for path in pages.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names  # submodules by name
+                             if importlib.util.find_spec(node.module) is not None
+                             and _is_module(f"{node.module}.{alias.name}"))
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+    return sorted(names)
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _scaling_defaults() -> None:
+    from explorer.ui import scaling as page
+
+    alpha, beta, gamma = (slider.default for slider in page.SLIDERS[1:])
+    page.curve(alpha, beta, gamma)
+    page.cached_single_dimension(page.SLIDERS[0].default, alpha, beta, gamma)
+
+
+def steps() -> list[tuple[str, Callable[[], object]]]:
+    """The warm-up's steps in order, as (what, function); each is what some page computes on its first load."""
+    imports = [(f"import {name}", lambda name=name: importlib.import_module(name)) for name in
+               [*page_modules(), "plotly.graph_objects", "pandas"]]
+    networks = [*classics(), *EXTRA_NETWORKS]
+    analyses = [(f"analyse {name}", lambda name=name: cached_analysis(ArchitectureChoice.with_defaults(get_spec(name))))
+                for name in networks]
+    return [*imports, *analyses, ("Compound scaling's defaults", _scaling_defaults)]
+
+
+def warm_up() -> dict[str, float]:
+    """Run every step; return the seconds each took. A step that fails is logged and skipped: warming is an
+    optimisation, and the page that needs the value computes it (and reports any error) itself."""
+    seconds: dict[str, float] = {}
+    for what, step in steps():
+        started = time.perf_counter()
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - never let a warm-up take the server down
+            LOG.warning("warm-up step %r failed", what, exc_info=True)
+            continue
+        seconds[what] = time.perf_counter() - started
+    return seconds
+
+
+@st.cache_resource(show_spinner=False)
+def start_in_background() -> threading.Thread | None:
+    """Start warm_up() in a daemon thread, once per process (None when CONVNET_EXPLORER_WARM_UP=0)."""
+    if os.environ.get("CONVNET_EXPLORER_WARM_UP", "1") == "0":
+        return None
+    thread = threading.Thread(target=warm_up, name="convnet-explorer-warm-up", daemon=True)
+    thread.start()
+    return thread
