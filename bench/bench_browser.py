@@ -49,7 +49,7 @@ from bench.bench_load import (  # noqa: E402
     start_server,
     stop_server,
 )
-from bench.browser import TABLE, NotSettled, new_page, timed_action, timed_goto, timed_reload  # noqa: E402
+from bench.browser import TABLE, NotSettled, new_page, session, timed_action, timed_goto, timed_reload  # noqa: E402
 
 CLASSICS = ["lenet5", "alexnet_2012", "vgg16", "resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2",
             "efficientnet_b0"]
@@ -162,13 +162,10 @@ def one_round(browser, url: str, started: float, health: float, rec: Recorder, w
 
     def page_loads(action: str, path: str, ready: str) -> Callable[[], None]:
         def steps() -> None:
-            tab = new_page(browser)
-            try:
+            with session(browser) as tab:
                 rec.add(action, "first", timed_goto(tab, url + path, action, ready))
                 for _ in range(warm):
                     rec.add(action, "warm", timed_reload(tab, action, ready))
-            finally:
-                tab.context.close()
         return steps
 
     for name, (path, ready) in PAGES.items():
@@ -178,21 +175,17 @@ def one_round(browser, url: str, started: float, health: float, rec: Recorder, w
                 page_loads(f"Architecture, {arch} by URL", f"/architecture?arch={arch}", TABLE))
 
     def switch() -> None:
-        tab = new_page(browser)
-        try:
+        with session(browser) as tab:
             timed_goto(tab, url + "/architecture?arch=vgg16", "vgg16", TABLE)
             for arch, heading in [("resnet50", "ResNet-50"), ("vgg16", "VGG-16")] * max(1, warm):
                 seconds = timed_action(tab, choose(tab, "Architecture", arch), f"switch to {arch}",
                                        f"{text(heading)} && {TABLE}")
                 rec.add("Architecture, switch network in the picker", "warm", seconds)
-        finally:
-            tab.context.close()
     rec.run("Architecture, switch network in the picker", switch)
 
     def tabs(arch: str) -> Callable[[], None]:
         def steps() -> None:
-            tab = new_page(browser)
-            try:
+            with session(browser) as tab:
                 timed_goto(tab, url + f"/architecture?arch={arch}", arch, TABLE)
                 for phase in ["first", *["warm"] * warm]:
                     for label, ready in TABS.items():
@@ -211,8 +204,6 @@ def one_round(browser, url: str, started: float, health: float, rec: Recorder, w
                         field.press("Enter")
                     rec.add("Architecture, resnet50: Diagram grouped at depth 4", "first",
                             timed_action(tab, depth_4, "depth 4", GRAPH))
-            finally:
-                tab.context.close()
         return steps
 
     for arch in TAB_NETWORKS:
@@ -222,21 +213,17 @@ def one_round(browser, url: str, started: float, health: float, rec: Recorder, w
                                                      text("Output of ")))
 
     def captures() -> None:
-        tab = new_page(browser)
-        try:
+        with session(browser) as tab:
             timed_goto(tab, url + "/feature_maps?arch=resnet18", "resnet18", PAGES["Feature maps"][1])
             for phase in ["first", *["warm"] * warm]:
                 for kind, label in CAPTURES.items():
                     seconds = timed_action(tab, choose(tab, "Layer or branch point", label), f"capture {kind}",
                                            text(f"Output of {label}"))
                     rec.add(f"Feature maps, resnet18 capture {kind}", phase, seconds)
-        finally:
-            tab.context.close()
     rec.run("Feature maps, resnet18 capture", captures)
 
     def augmentation() -> None:
-        tab = new_page(browser)
-        try:
+        with session(browser) as tab:
             timed_goto(tab, url + "/augmentation", "augmentation", PAGES["Augmentation"][1])
             thumb = tab.locator("[data-testid=stMain] [data-testid=stSlider]").filter(has_text="Samples").locator(
                 "input[type=range]")
@@ -247,20 +234,15 @@ def one_round(browser, url: str, started: float, health: float, rec: Recorder, w
                     tab.keyboard.press("ArrowRight")
             rec.add("Augmentation, 16 samples", "first",
                     timed_action(tab, sixteen, "16 samples", f"{text('sample 16')} && !{text('sample 17')}"))
-        finally:
-            tab.context.close()
     rec.run("Augmentation, 16 samples", augmentation)
 
     def cost_lab() -> None:
-        tab = new_page(browser)
-        try:
+        with session(browser) as tab:
             timed_goto(tab, url + "/cost_lab", "cost lab", PAGES["Cost lab"][1])
             button = tab.get_by_role("button", name="Time both variants").first
             for phase in ["first", *["warm"] * warm]:
                 seconds = timed_action(tab, button.click, "timing", text("measured against theory"))
                 rec.add("Cost lab, timing at the defaults", phase, seconds)
-        finally:
-            tab.context.close()
     rec.run("Cost lab, timing at the defaults", cost_lab)
 
 

@@ -10,6 +10,8 @@ MutationObserver installed in every page), so a fast rerun is never mistaken for
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from typing import Iterator
 
 POLL_S = 0.05
 CONFIRM_S = 0.3
@@ -109,6 +111,16 @@ def new_page(browser, width: int = 1400, height: int = 1000):
     return page
 
 
+@contextmanager
+def session(browser) -> Iterator:
+    """A new_page() for the ``with`` block; its context is closed after it."""
+    page = new_page(browser)
+    try:
+        yield page
+    finally:
+        page.context.close()
+
+
 def timed_goto(page, url: str, what: str, ready: str | None = None) -> float:
     """Navigate (a new script run in this session) and return the seconds until settled."""
     started = time.monotonic()
@@ -134,12 +146,9 @@ def timed_action(page, act, what: str, ready: str | None = None, reruns: bool = 
 
 def visit(browser, url: str, what: str, reloads: int = 0, ready: str | None = None) -> list[float]:
     """Open ``url`` in a fresh context and time its settling; then ``reloads`` reloads, each timed."""
-    page = new_page(browser)
-    try:
+    with session(browser) as page:
         times = [timed_goto(page, url, what, ready)]
         times += [timed_reload(page, f"{what}, reload {index + 1}", ready) for index in range(reloads)]
         if page.errors:
             raise NotSettled(f"{what}: JavaScript page error: {page.errors[0]}")
         return times
-    finally:
-        page.context.close()
