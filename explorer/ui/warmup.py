@@ -39,14 +39,14 @@ def page_modules(pages: Path = PAGES) -> list[str]:
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names.add(node.module)
                 names.update(f"{node.module}.{alias.name}" for alias in node.names  # submodules by name
-                             if importlib.util.find_spec(node.module) is not None
-                             and _is_module(f"{node.module}.{alias.name}"))
+                             if _is_module(f"{node.module}.{alias.name}"))
             elif isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
     return sorted(names)
 
 
 def _is_module(name: str) -> bool:
+    """Whether ``name`` is an importable module (not a function or class imported from a package)."""
     try:
         return importlib.util.find_spec(name) is not None
     except ModuleNotFoundError:
@@ -63,8 +63,7 @@ def _scaling_defaults() -> None:
 
 def steps() -> list[tuple[str, Callable[[], object]]]:
     """The warm-up's steps in order, as (what, function); each is what some page computes on its first load."""
-    imports = [(f"import {name}", lambda name=name: importlib.import_module(name)) for name in
-               [*page_modules(), "plotly.graph_objects", "pandas"]]
+    imports = [(f"import {name}", lambda name=name: importlib.import_module(name)) for name in page_modules()]
     networks = [*classics(), *EXTRA_NETWORKS]
     analyses = [(f"analyse {name}", lambda name=name: cached_analysis(ArchitectureChoice.with_defaults(get_spec(name))))
                 for name in networks]

@@ -150,3 +150,26 @@ def test_the_explanation_describes_the_chosen_entry_not_only_its_family(open_pag
     at = open_page(PAGE, arch="lenet5_1998")
     explanation = "\n".join(m.value for m in at.markdown)
     assert "exactly as the 1998 paper's network did" in explanation
+
+
+def test_each_tabs_settings_survive_another_tab_being_open_and_are_what_it_computes_with(open_page):
+    """Lazy tabs: a tab's widgets are not drawn while another tab is open; coming back shows and uses their values."""
+    at = open_page(PAGE, arch="resnet50")
+    full = analyze("resnet50")
+    at.slider(key="widget:architecture.depth.resnet50").set_value(1).run()
+    open_tab(at, "Charts")
+    assert not at.slider  # the depth slider is not drawn
+    assert '"type":"log"' in at.get("plotly_chart")[0].proto.spec  # the default: logarithmic
+    at.toggle(key="widget:architecture.log_scale").set_value(False).run()
+    open_tab(at, "Diagram")
+    at.number_input(key="widget:architecture.diagram_depth.resnet50").set_value(1).run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    open_tab(at, "Layers")
+    assert at.slider(key="widget:architecture.depth.resnet50").value == 1
+    assert len(at.dataframe[0].value) == sum(1 for r in full.layers if r.depth <= 1)
+    open_tab(at, "Charts")
+    assert at.toggle(key="widget:architecture.log_scale").value is False
+    assert at.get("plotly_chart")[0].proto.spec and '"type":"log"' not in at.get("plotly_chart")[0].proto.spec
+    open_tab(at, "Diagram")
+    assert at.number_input(key="widget:architecture.diagram_depth.resnet50").value == 1
+    assert at.get("graphviz_chart")[0].proto.spec == dot

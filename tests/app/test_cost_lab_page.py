@@ -71,3 +71,18 @@ def test_timing_beyond_the_budget_is_one_sentence_and_the_panel_stays_usable(ope
         at.number_input(key=f"widget:cost.separable.{setting}").set_value(value).run()
     at.button(key="cost:separable:time").click().run()
     assert not at.exception and not at.error and any("x vs" in m.value for m in at.metric)
+
+
+def test_a_comparisons_sizes_survive_another_tab_being_open_and_are_what_it_computes_with(open_page):
+    """Lazy tabs: the separable panel is not drawn while another is open; coming back shows and uses its sizes."""
+    at = open_tab(open_page(PAGE), "cost.tab", SEPARABLE)
+    at.number_input(key="widget:cost.separable.kernel").set_value(5).run()
+    changed = metric_values(at)
+    open_tab(at, "cost.tab", "Inception 1x1 bottleneck")
+    assert not [w for w in at.number_input if w.key and "separable" in w.key]
+    at.number_input(key="widget:cost.inception.bottleneck").set_value(32).run()
+    open_tab(at, "cost.tab", SEPARABLE)
+    assert at.number_input(key="widget:cost.separable.kernel").value == 5
+    assert metric_values(at) == changed and "2,160" not in changed  # the 5x5 kernel's numbers, not the default's
+    open_tab(at, "cost.tab", "Inception 1x1 bottleneck")
+    assert f"{28 * 28 * 32 * 192 + 28 * 28 * 32 * 25 * 32:,}" in metric_values(at)
