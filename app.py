@@ -1,24 +1,11 @@
 """ConvNet Explorer: the Streamlit entry point (page config, sidebar, navigation)."""
 
-import os
 from pathlib import Path
 
 import streamlit as st
-import torch
 
-from explorer import ui
-from explorer.ui import warmup
+from explorer.ui import warmup  # imports no torch: Home draws before PyTorch is loaded
 
-
-@st.cache_resource
-def _configure_torch() -> int:
-    """Set PyTorch's thread count once per process (every core, or CONVNET_THREADS)."""
-    threads = int(os.environ.get("CONVNET_THREADS", os.cpu_count() or 1))
-    torch.set_num_threads(max(1, threads))
-    return threads
-
-
-_configure_torch()
 st.set_page_config(page_title="ConvNet Explorer", page_icon=":material/grid_on:", layout="wide")
 st.html(f"<style>{(Path(__file__).parent / 'assets' / 'app.css').read_text()}</style>")
 
@@ -41,8 +28,7 @@ pages = {
     ],
 }
 navigation = st.navigation(pages)
-st.sidebar.title("ConvNet Explorer")
-ui.device_picker()
+st.sidebar.title("ConvNet Explorer")  # the pages that run real passes add the device picker under it
 st.sidebar.caption("MACs = multiply-accumulates; FLOPs = 2 x MACs. Analysis runs on PyTorch's meta device: "
                    "exact shapes and counts with no memory and no compute.")
 try:

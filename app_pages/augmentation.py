@@ -6,7 +6,7 @@ from explorer import charts, ui
 from explorer.activations import agreement
 from explorer.augment import AugmentError, sample_grid, step_by_step, to_code, to_json
 from explorer.errors import ExplorerError
-from explorer.images import fit_within, photo_caveat
+from explorer.images import fit_within, for_display, photo_caveat
 from explorer.ui import state
 from explorer.ui.messages import show_error
 from explorer.ui.pipeline_editor import pipeline_editor
@@ -16,6 +16,7 @@ MAX_SIDE = 512
 
 st.title("Augmentation")
 st.caption("Mirroring, random cropping and colour shifting (the course's three), and more, on your own image.")
+ui.device_picker()  # the network's check runs there
 
 ui.apply_link()  # the network picker sits in a collapsed section: a link's notes belong up here
 picture = ui.image_input(key="augment.image")
@@ -60,10 +61,11 @@ with st.expander("Does the network still agree?", expanded=False):
                   f"{kept} of {total}", border=True,
                   help=f"original: {predictions[0][0]} ({predictions[0][1]:.0%})")
 
+TILE_SIDE = 400  # a sample or a step is drawn at most about 300 px wide: sent at that size, twice for sharp screens
 left, right = st.columns([1, 3])
 guesser = f"{choice.spec.display_name} guesses " if predictions else ""
 caption = "original" + (f" · {guesser}{predictions[0][0]} {predictions[0][1]:.1%}" if predictions else "")
-left.image(image, caption=caption, width="stretch")
+left.image(for_display(image), caption=caption, width="stretch")
 with right:
     for row_start in range(0, count, 4):
         columns = st.columns(4)
@@ -73,12 +75,12 @@ with right:
             if predictions:
                 name, probability = predictions[index + 1]
                 label += f" · {name} {probability:.1%}"
-            columns[offset].image(sample, caption=label, width="stretch")
+            columns[offset].image(for_display(sample, TILE_SIDE), caption=label, width="stretch")
 
 st.subheader("Step by step (sample 1)")
 for row_start in range(0, len(stages), 8):  # rows of 8, so a long pipeline's steps stay readable
     for column, (label, stage_image) in zip(st.columns(8), stages[row_start:row_start + 8]):
-        column.image(stage_image, caption=label, width="stretch")
+        column.image(for_display(stage_image, TILE_SIDE), caption=label, width="stretch")
 
 st.subheader("Colour histograms: original against sample 1")
 st.plotly_chart(charts.rgb_histograms_chart(image, samples[0]))

@@ -13,6 +13,7 @@ st.write("Put networks side by side: what each costs, how deep it is, how much i
          "documents it, how accurate its trained weights are. Numbers are exact (analysis on the meta device).")
 page.apply_link()
 
+ui.device_picker()  # latency is measured there
 st.subheader("Networks")
 choices = page.networks_editor()
 summaries, compared = [], []

@@ -10,7 +10,7 @@ from explorer.ui.cost_panel import comparison_panel
 st.title("Cost lab")
 st.caption("Multiplications (MACs) counted in closed form, FLOPs = 2 x MACs; the same numbers PyTorch's flop "
            "counter gives on the real layers. Then time them on the sidebar's device.")
-device = ui.selected_device()
+device = ui.device_picker()
 # Lazy tabs: only the open comparison is computed and drawn (each has its formulas, charts and a timing estimate).
 for tab, name in zip(state.lazy_tabs("cost.tab", [spec.label for spec in SPECS.values()]), SPECS):
     if tab.open:

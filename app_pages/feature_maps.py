@@ -5,7 +5,7 @@ import streamlit as st
 from explorer import budget, charts, ui
 from explorer.activations import capture_points, class_scores, default_point, top_k
 from explorer.errors import ExplorerError
-from explorer.images import default_sample
+from explorer.images import default_sample, for_display
 from explorer.ui import state
 from explorer.ui.maps import activation_views, first_layer_filters
 from explorer.ui.messages import MAX_WORD, cut, literal, show_error, show_success
@@ -16,7 +16,7 @@ st.title("Feature maps")
 st.caption("Run a real forward pass on your image and look at what any layer computes.")
 
 choice = ui.architecture_picker(custom_input=False)
-device = ui.selected_device()
+device = ui.device_picker()
 weights = ui.weights_picker(choice.name, "feature_maps.weights")
 if weights is None:
     st.stop()
@@ -41,9 +41,9 @@ else:
 left, right = st.columns([1, 2])
 with left:
     size = f"{picture.image.width}x{picture.image.height}"
-    st.image(picture.image, caption=f"{literal(cut(picture.name, MAX_WORD))}: {size}", width="stretch")
+    st.image(for_display(picture.image), caption=f"{literal(cut(picture.name, MAX_WORD))}: {size}", width="stretch")
     view = loaded.preprocessing.network_view(picture.image)
-    st.image(view.resize((max(view.width, 160), max(view.height, 160))), caption="What the network sees")
+    st.image(for_display(view.resize((max(view.width, 160), max(view.height, 160)))), caption="What the network sees")
 with right:
     st.markdown("**Preprocessing** (" + loaded.preprocessing.origin + ")")
     st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(loaded.preprocessing.describe(), 1)))

@@ -1,28 +1,29 @@
-"""Home: the course's classics in time order, and a search over every architecture."""
+"""Home: the course's classics in time order, and a search over every architecture.
+
+Home imports no PyTorch: the classics' cards are shipped precomputed (explorer/classic_cards.py), so a fresh
+server's first page does not wait for torch; the search imports the registry when someone searches.
+"""
 
 import streamlit as st
 
-from explorer import ui
+from explorer import classic_cards
 from explorer.units import format_shape, human
-from explorer.zoo import get_spec, list_architectures, search
 
 st.title("ConvNet Explorer")
 st.write("Pick a network and see exactly what it computes: every layer's shape, parameters, MACs and "
          "receptive field. The classics of the course, from LeNet-5 to EfficientNet:")
 
-classics = [get_spec(name) for name in list_architectures() if get_spec(name).classic]
 CARD_WIDTH = 225  # cards sit side by side while they fit and wrap onto new rows when they do not
-with st.spinner("Counting parameters and MACs on the meta device..."), st.container(horizontal=True, wrap=True):
-    for spec in classics:
-        report = ui.cached_analysis(ui.ArchitectureChoice.with_defaults(spec))
+with st.container(horizontal=True, wrap=True):
+    for card in classic_cards.load():
         with st.container(border=True, width=CARD_WIDTH):
-            st.markdown(f"**{spec.year} · {spec.display_name}**")
-            st.caption(spec.purpose)
-            st.markdown(f"Input {format_shape(spec.input_shape, drop_batch=False)} · "
-                        f"{human(report.total_params)} params · {human(report.total_macs)} MACs")
-            st.markdown(f"*{spec.key_idea}*")
+            st.markdown(f"**{card.year} · {card.display_name}**")
+            st.caption(card.purpose)
+            st.markdown(f"Input {format_shape(card.input_shape)} · "
+                        f"{human(card.total_params)} params · {human(card.total_macs)} MACs")
+            st.markdown(f"*{card.key_idea}*")
             st.page_link("app_pages/architecture.py", label="Open", icon=":material/arrow_forward:",
-                         query_params={"arch": spec.name}, help=f"{spec.display_name} on the Architecture page")
+                         query_params={"arch": card.name}, help=f"{card.display_name} on the Architecture page")
 
 st.divider()
 st.subheader("Then look inside and weigh the costs")
@@ -49,8 +50,11 @@ for page, title, what in [
 st.divider()
 query = st.text_input("Search every architecture", placeholder="e.g. resnet, mobile, inception, 2019, attention")
 if query.strip():
-    matches = [get_spec(name) for name in search(query)]
+    from explorer.ui.network import architecture_label  # the registry (and torch) only once someone searches
+    from explorer.zoo import search
+
+    with st.spinner("Searching every architecture..."):
+        matches = search(query)
     st.caption(f"{len(matches)} match{'es' if len(matches) != 1 else ''}")
-    for spec in matches[:40]:
-        st.page_link("app_pages/architecture.py", label=ui.architecture_label(spec.name),
-                     query_params={"arch": spec.name})
+    for name in matches[:40]:
+        st.page_link("app_pages/architecture.py", label=architecture_label(name), query_params={"arch": name})

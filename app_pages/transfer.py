@@ -20,6 +20,7 @@ st.write("Start from a network trained on a large dataset instead of from scratc
          "for any network, what stays frozen, what trains and what one training step costs, exactly (on the meta "
          "device, nothing allocated); Your images trains it for real on your classes; the Digits demo shows the "
          "idea offline.")
+ui.device_picker()  # Your images trains there
 
 plan_tab, images_tab, demo_tab = state.lazy_tabs("transfer.tab", ["Plan", "Your images", "Digits demo (offline)"])
 with demo_tab:

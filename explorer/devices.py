@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 
 import torch
@@ -15,6 +17,14 @@ class DeviceOption:
 
     id: str
     label: str
+
+
+@functools.cache
+def configure_threads() -> int:
+    """Set PyTorch's CPU thread count once per process: every core, or CONVNET_THREADS; return it."""
+    threads = max(1, int(os.environ.get("CONVNET_THREADS", os.cpu_count() or 1)))
+    torch.set_num_threads(threads)
+    return threads
 
 
 def available_devices() -> list[DeviceOption]:

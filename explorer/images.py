@@ -141,6 +141,21 @@ def fit_within(image: Image.Image, side: int) -> Image.Image:
     return smaller
 
 
+DISPLAY_SIDE = 800  # no image on a page is drawn wider than this (CSS px) on a wide screen
+
+
+def for_display(image: Image.Image, side: int | None = DISPLAY_SIDE, quality: int = 85) -> bytes:
+    """Return ``image`` as the bytes a page sends: shrunk to fit ``side`` x ``side`` (None: as it is), as JPEG.
+
+    Streamlit sends a PIL image at full size as JPEG of quality 100: a phone photo is several MB per run, and a
+    910x910 montage 873 KB; at quality 85 and display size the same pictures are a fraction and look the same.
+    """
+    shown = image if side is None else fit_within(image, side)
+    buffer = io.BytesIO()
+    shown.convert("RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
 def photo_caveat(display_name: str, channels: int) -> str:
     """Return why a network taking ``channels`` input channels says little about photos, or "".
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import io
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -96,17 +95,6 @@ def montage(maps: torch.Tensor, normalisation: Normalisation | str = Normalisati
         top, left = row * (tile_h + gap), column * (tile_w + gap)
         canvas[top: top + tile_h, left: left + tile_w] = coloured[index]
     return Montage(Image.fromarray(canvas), chosen, columns)
-
-
-def as_jpeg(image: Image.Image, quality: int = 85) -> bytes:
-    """Return ``image`` encoded as JPEG.
-
-    Streamlit sends a PIL image as JPEG of quality 100 (a 910x910 montage: 873 KB); at 85 the same montage
-    is 247 KB and looks the same, which matters when a class reruns the page at once.
-    """
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
 
 
 def overlay(image: Image.Image, channel: torch.Tensor, colormap: str = "magma", alpha: float = 0.5) -> Image.Image:

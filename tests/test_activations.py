@@ -225,11 +225,12 @@ def test_a_montage_is_sent_as_a_compact_jpeg_of_the_same_picture():
     import numpy as np
     from PIL import Image
 
-    from explorer.montage import as_jpeg, montage
+    from explorer.images import for_display
+    from explorer.montage import montage
 
     maps = torch.linspace(0, 1, 64 * 56 * 56).reshape(64, 56, 56).sin()
     image = montage(maps, min_tile=110).image
-    data = as_jpeg(image)
+    data = for_display(image, side=None)
     decoded = Image.open(io.BytesIO(data))
     assert decoded.format == "JPEG" and decoded.size == image.size
     full = io.BytesIO()

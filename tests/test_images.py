@@ -160,3 +160,18 @@ def test_fit_within_shrinks_a_copy_and_keeps_a_small_image_itself():
 def test_only_a_one_channel_network_gets_the_photo_caveat():
     assert photo_caveat("LeNet-5", 1).startswith("LeNet-5 knows only what it was trained on (handwritten digits")
     assert photo_caveat("ResNet-18", 3) == ""
+
+
+def test_a_large_photo_is_sent_at_display_size_as_a_compact_jpeg():
+    from explorer.images import DISPLAY_SIDE, SAMPLES_DIR, for_display
+
+    photo = Image.open(SAMPLES_DIR / "cat.png").convert("RGB").resize((3000, 2000))  # a phone photo's size
+    data = for_display(photo)
+    sent = Image.open(io.BytesIO(data))
+    assert sent.format == "JPEG" and sent.size == (DISPLAY_SIDE, DISPLAY_SIDE * 2 // 3)
+    full = io.BytesIO()
+    photo.save(full, format="JPEG", quality=100)  # what Streamlit sends for the PIL image itself
+    assert len(data) * 10 < len(full.getvalue())
+    small = photo.resize((300, 200))
+    assert Image.open(io.BytesIO(for_display(small))).size == (300, 200)  # never enlarged
+    assert Image.open(io.BytesIO(for_display(photo, side=None))).size == (3000, 2000)

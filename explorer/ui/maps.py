@@ -10,7 +10,8 @@ from torch import nn
 
 from explorer import charts, paging
 from explorer.activations import first_conv_weight
-from explorer.montage import COLORMAPS, Normalisation, as_jpeg, channel_statistics, filter_tiles, montage, overlay
+from explorer.images import for_display
+from explorer.montage import COLORMAPS, Normalisation, channel_statistics, filter_tiles, montage, overlay
 from explorer.ui import state
 from explorer.units import format_shape
 
@@ -34,13 +35,13 @@ def activation_views(activation: torch.Tensor, view: Image.Image, network: str, 
         f"feature_maps.page.{network}.{point}", 1, lambda n: 1 <= n <= pages)) if pages > 1 else 1
     page = paging.channel_page(count, int(number) - 1)
     tiles = montage(activation, normalisation, colormap, sort, page.index, page.per_page, min_tile=page.min_tile)
-    st.image(as_jpeg(tiles.image), caption=f"Channels {page.first}-{page.last} of {count}"
+    st.image(for_display(tiles.image, side=None), caption=f"Channels {page.first}-{page.last} of {count}"
              + (" (sorted by mean activation)" if sort else ""), width="content")
     channel = st.number_input("Channel to inspect", 0, count - 1, **state.bind(
         f"feature_maps.channel.{network}.{point}", tiles.channels[0], lambda c: 0 <= c < count))
     heat, blend = st.columns(2)
     heat.plotly_chart(charts.channel_heatmap(activation[channel], f"Channel {channel}", colormap))
-    blend.image(overlay(view.convert("RGB"), activation[channel], colormap), width="stretch",
+    blend.image(for_display(overlay(view.convert("RGB"), activation[channel], colormap)), width="stretch",
                 caption=f"Channel {channel} over the image the network sees")
     st.plotly_chart(charts.channel_statistics_chart(channel_statistics(activation),
                                                     f"Per-channel statistics of {point}"))
@@ -52,4 +53,4 @@ def first_layer_filters(model: nn.Module) -> None:
     if conv is not None:
         shape = format_shape(conv[1].shape, drop_batch=False)
         with st.expander(f"First-layer filters ({conv[0]}: {shape})", expanded=False):
-            st.image(filter_tiles(conv[1]), caption="Each tile is one filter; colour when the input has 3 channels")
+            st.image(for_display(filter_tiles(conv[1]), side=None), caption="Each tile is one filter; colour when the input has 3 channels")

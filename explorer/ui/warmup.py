@@ -1,11 +1,12 @@
 """Warm the server's shared caches once per process, in the background, so that the first person to open each
 page does not pay for what every session shares: the pages' imports (plotly, the augmentation and scaling code,
-...), the course's classics analysed at their defaults (Home's cards, Architecture, Compare), and Compound
-scaling's default curve and single-dimension table.
+torch and torchvision first), the course's classics analysed at their defaults (Architecture, Compare), and
+Compound scaling's default curve and single-dimension table.
 
-Streamlit has no hook at server start, so app.py starts this after its first run has drawn the page: the first
-visitor still pays for importing torch and torchvision (they draw the sidebar), nobody after them pays for the
-rest. Set CONVNET_EXPLORER_WARM_UP=0 to turn it off.
+Streamlit has no hook at server start, so app.py starts this after its first run has drawn the page. Home imports
+no torch (its numbers are shipped precomputed), so a fresh server's first visitor sees Home without waiting for
+PyTorch, and a page opened after the warm-up has finished pays for none of it. This module imports nothing heavy
+at its top for the same reason. Set CONVNET_EXPLORER_WARM_UP=0 to turn it off.
 """
 
 from __future__ import annotations
@@ -22,13 +23,10 @@ from typing import Callable
 
 import streamlit as st
 
-from explorer.ui.cache import cached_analysis
-from explorer.ui.network import ArchitectureChoice
-from explorer.zoo import classics, get_spec
-
 PAGES = Path(__file__).resolve().parents[2] / "app_pages"
 EXTRA_NETWORKS = ("efficientnet_b7",)  # the largest classic-family network people open by URL
 LOG = logging.getLogger(__name__)
+START_DELAY_S = 1.5  # let the browser draw the first page before the warm-up takes a core (2-core servers)
 
 
 def page_modules(pages: Path = PAGES) -> list[str]:
@@ -63,6 +61,10 @@ def _scaling_defaults() -> None:
 
 def steps() -> list[tuple[str, Callable[[], object]]]:
     """The warm-up's steps in order, as (what, function); each is what some page computes on its first load."""
+    from explorer.ui.cache import cached_analysis  # here, not at the top: app.py imports this module before torch
+    from explorer.ui.network import ArchitectureChoice
+    from explorer.zoo import classics, get_spec
+
     imports = [(f"import {name}", lambda name=name: importlib.import_module(name)) for name in page_modules()]
     networks = [*classics(), *EXTRA_NETWORKS]
     analyses = [(f"analyse {name}", lambda name=name: cached_analysis(ArchitectureChoice.with_defaults(get_spec(name))))
@@ -70,9 +72,10 @@ def steps() -> list[tuple[str, Callable[[], object]]]:
     return [*imports, *analyses, ("Compound scaling's defaults", _scaling_defaults)]
 
 
-def warm_up() -> dict[str, float]:
-    """Run every step; return the seconds each took. A step that fails is logged and skipped: warming is an
-    optimisation, and the page that needs the value computes it (and reports any error) itself."""
+def warm_up(delay_s: float = 0.0) -> dict[str, float]:
+    """Wait ``delay_s``, then run every step; return the seconds each took. A step that fails is logged and skipped:
+    warming is an optimisation, and the page that needs the value computes it (and reports any error) itself."""
+    time.sleep(delay_s)
     seconds: dict[str, float] = {}
     for what, step in steps():
         started = time.perf_counter()
@@ -82,6 +85,7 @@ def warm_up() -> dict[str, float]:
             LOG.warning("warm-up step %r failed", what, exc_info=True)
             continue
         seconds[what] = time.perf_counter() - started
+    LOG.info("warm-up: %d steps in %.1f s", len(seconds), sum(seconds.values()))
     return seconds
 
 
@@ -90,6 +94,7 @@ def start_in_background() -> threading.Thread | None:
     """Start warm_up() in a daemon thread, once per process (None when CONVNET_EXPLORER_WARM_UP=0)."""
     if os.environ.get("CONVNET_EXPLORER_WARM_UP", "1") == "0":
         return None
-    thread = threading.Thread(target=warm_up, name="convnet-explorer-warm-up", daemon=True)
+    thread = threading.Thread(target=warm_up, kwargs={"delay_s": START_DELAY_S}, name="convnet-explorer-warm-up",
+                              daemon=True)
     thread.start()
     return thread

@@ -12,7 +12,7 @@ import streamlit as st
 from PIL import Image
 
 from explorer.analysis import ModelReport
-from explorer.devices import DeviceUnavailableError, available_devices, resolve_device
+from explorer.devices import DeviceUnavailableError, available_devices, configure_threads, resolve_device
 from explorer.errors import ExplorerError
 from explorer.formats import TOTAL_LABELS
 from explorer.images import MAX_BYTES, NOTE_KEY, UPLOAD_TYPES, load_image, sample_images
@@ -29,15 +29,20 @@ from explorer.ui.messages import MAX_WORD, cut, literal, show_error, show_warnin
 from explorer.units import format_shape, human, human_bytes
 
 
+DEVICE = "device"  # the chosen device id, kept across pages (the pages that run nothing draw no picker)
+
+
 def device_picker() -> str:
-    """Show the compute-device selectbox in the sidebar; return the chosen device id."""
+    """Show the compute-device selectbox in the sidebar (on the pages that run real passes); return the chosen id,
+    checked as selected_device() checks it."""
+    configure_threads()
     devices = available_devices()
     labels = {device.id: device.label for device in devices}
-    if st.session_state.get("device") not in labels:
-        st.session_state["device"] = devices[0].id
-    return st.sidebar.selectbox("Compute device", list(labels), format_func=labels.get, key="device",
-                                help="Where real forward passes run (feature maps, timings). Analysis needs "
-                                     "no device: it runs on PyTorch's meta device, without memory or compute.")
+    st.sidebar.selectbox("Compute device", list(labels), format_func=labels.get,
+                         help="Where this page's real forward passes, timings and training run. Analysis "
+                              "needs no device: it runs on PyTorch's meta device, without memory or compute.",
+                         **state.bind(DEVICE, devices[0].id, lambda device: device in labels))
+    return selected_device()
 
 
 def selected_device() -> str:
@@ -46,7 +51,7 @@ def selected_device() -> str:
     The id is checked against this machine's devices before any tensor goes there: one it lacks (state
     written by something other than the picker) gives cpu, with a note on the page.
     """
-    device = st.session_state.get("device", "cpu")
+    device = st.session_state.get(DEVICE, "cpu")
     try:
         resolve_device(device)
     except DeviceUnavailableError as error:

@@ -118,9 +118,14 @@ def test_explanation_names_the_seed_errata_and_source_shows_the_code(open_page):
     assert any("class Bottleneck" in c.value for c in at.code)
 
 
-def test_the_sidebar_offers_the_cpu(open_page):
-    at = open_page(PAGE, arch="lenet5")
-    assert "cpu" in at.sidebar.selectbox(key="device").options[0].lower()
+def test_the_device_picker_sits_only_on_pages_that_run_something(open_page):
+    # Architecture analyses on the meta device: a device picker there would change nothing
+    assert not [box for box in open_page(PAGE, arch="lenet5").sidebar.selectbox if box.label == "Compute device"]
+    for page in ("app_pages/feature_maps.py", "app_pages/cost_lab.py", "app_pages/augmentation.py",
+                 "app_pages/compare.py", "app_pages/transfer.py"):
+        at = open_page(page)
+        picker = at.sidebar.selectbox(key="widget:device")
+        assert picker.label == "Compute device" and "cpu" in picker.options[0].lower() and picker.value == "cpu"
 
 
 def test_lenet5_1998_shows_trainable_and_frozen_connections_and_its_table(open_page):
