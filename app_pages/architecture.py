@@ -52,15 +52,26 @@ def show_layers() -> None:
 
 
 def show_charts() -> None:
-    log_scale = st.toggle("Logarithmic scale", **state.bind("architecture.log_scale", True))
-    st.plotly_chart(charts.params_and_macs_by_layer(report, log_scale))
-    chart = st.radio("Breakdown by block as", list(charts.BreakdownChart), horizontal=True,
-                     **state.bind("architecture.breakdown", charts.BreakdownChart.TREEMAP))
-    left, right = st.columns(2)
-    left.plotly_chart(charts.breakdown(report, "params", chart))
-    right.plotly_chart(charts.breakdown(report, "macs", chart))
-    st.plotly_chart(charts.activation_memory_by_layer(report))
-    st.plotly_chart(charts.shape_by_depth(report))
+    # One chart at a time (lazy tabs again): plotly.js takes about 0.3 s a figure in a browser without a GPU.
+    per_layer, by_block, memory, shapes = state.lazy_tabs(
+        "architecture.chart", ["Params and MACs per layer", "By block", "Activation memory", "Shape by depth"])
+    if per_layer.open:
+        with per_layer:
+            log_scale = st.toggle("Logarithmic scale", **state.bind("architecture.log_scale", True))
+            st.plotly_chart(charts.params_and_macs_by_layer(report, log_scale))
+    if by_block.open:
+        with by_block:
+            chart = st.radio("Breakdown by block as", list(charts.BreakdownChart), horizontal=True,
+                             **state.bind("architecture.breakdown", charts.BreakdownChart.TREEMAP))
+            left, right = st.columns(2)
+            left.plotly_chart(charts.breakdown(report, "params", chart))
+            right.plotly_chart(charts.breakdown(report, "macs", chart))
+    if memory.open:
+        with memory:
+            st.plotly_chart(charts.activation_memory_by_layer(report))
+    if shapes.open:
+        with shapes:
+            st.plotly_chart(charts.shape_by_depth(report))
 
 
 def show_diagram() -> None:

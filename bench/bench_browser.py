@@ -11,7 +11,8 @@ is visible):
 - Architecture by URL, first time, for the course's classics and efficientnet_b7, then a warm reload;
   switching network in the picker (warm: the network was shown before);
 - every Architecture tab (Charts, Diagram, Explanation, Source, back to Layers) for resnet50 and
-  efficientnet_b7, first time and again; the Diagram grouped at depth 4 for resnet50;
+  efficientnet_b7, first time and again, then each chart of the Charts tab; the Diagram grouped at depth 4
+  for resnet50;
 - Feature maps with vgg16 (first and warm), and resnet18's capture kinds (a convolution, a block, a residual
   shortcut, a sum, a module's second call) chosen in turn, first time and again;
 - Augmentation with 16 samples; Cost lab's timing at its defaults.
@@ -65,11 +66,17 @@ PAGES = {  # page: (path, ready)
 PLOTS = "[...main.querySelectorAll('.js-plotly-plot')].filter(visible).length >= {n}"
 GRAPH = "[...main.querySelectorAll('[data-testid=\"stGraphVizChart\"] svg')].some(visible)"
 TABS = {  # Architecture tab: ready
-    "Charts": PLOTS.format(n=4),
+    "Charts": PLOTS.format(n=1),
     "Diagram": GRAPH,
     "Explanation": "[...main.querySelectorAll('h3')].some(e => visible(e) && e.innerText.length > 0)",
     "Source": "[...main.querySelectorAll('[data-testid=\"stCode\"]')].some(visible)",
     "Layers": TABLE,
+}
+CHART_TABS = {  # the Charts tab's own tabs, one chart each (By block: params and MACs side by side)
+    "By block": PLOTS.format(n=2),
+    "Activation memory": PLOTS.format(n=1),
+    "Shape by depth": PLOTS.format(n=1),
+    "Params and MACs per layer": PLOTS.format(n=1),
 }
 TAB_NETWORKS = ["resnet50", "efficientnet_b7"]
 CAPTURES = {  # resnet18's capture kinds: the point's label in the picker (the caption then says "Output of <label>")
@@ -101,8 +108,8 @@ def choose(page, label: str, typed: str) -> Callable[[], None]:
         box = page.locator("[data-testid=stMain] [data-testid=stSelectbox]").filter(has_text=label).first
         box.locator("input").click()
         page.keyboard.type(typed)
-        page.locator("[role=option]").first.wait_for(timeout=30_000)
-        page.keyboard.press("Enter")
+        # click the option once the list has filtered: Enter on a list not yet filtered keeps the old choice
+        page.locator("[role=option]").filter(has_text=typed).first.click(timeout=30_000)
     return act
 
 
@@ -192,8 +199,14 @@ def one_round(browser, url: str, started: float, health: float, rec: Recorder, w
                         if phase == "first" and label == "Layers":
                             continue  # Layers is open first; it is timed when going back to it
                         seconds = timed_action(tab, lambda: tab.get_by_role("tab", name=label).click(),
-                                               f"{arch} {label}", ready, reruns=False)
+                                               f"{arch} {label}", ready)  # a lazy tab reruns the script
                         rec.add(f"Architecture, {arch}: {label} tab", phase, seconds)
+                tab.get_by_role("tab", name="Charts").click()
+                timed_action(tab, lambda: None, "charts", TABS["Charts"], reruns=False)
+                for label, ready in CHART_TABS.items():
+                    seconds = timed_action(tab, lambda: tab.get_by_role("tab", name=label).click(),
+                                           f"{arch} {label}", ready)
+                    rec.add(f"Architecture, {arch}: Charts, {label}", "warm", seconds)
                 if arch == "resnet50":
                     tab.get_by_role("tab", name="Diagram").click()
                     timed_action(tab, lambda: None, "diagram", GRAPH, reruns=False)
@@ -232,6 +245,8 @@ def one_round(browser, url: str, started: float, health: float, rec: Recorder, w
                 thumb.focus()
                 for _ in range(8):  # 8 -> 16 samples
                     tab.keyboard.press("ArrowRight")
+                tab.wait_for_function("() => [...document.querySelectorAll('[role=slider]')]"
+                                      ".some(e => e.getAttribute('aria-valuenow') === '16')", timeout=30_000)
             rec.add("Augmentation, 16 samples", "first",
                     timed_action(tab, sixteen, "16 samples", f"{text('sample 16')} && !{text('sample 17')}"))
     rec.run("Augmentation, 16 samples", augmentation)

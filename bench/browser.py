@@ -15,7 +15,7 @@ from typing import Iterator
 
 POLL_S = 0.05
 CONFIRM_S = 0.3
-TIMEOUT_S = 300
+TIMEOUT_S = 120  # a page that has not settled by then is reported as a failure
 
 # Counts the script runs the browser has seen finish (running -> notRunning), from the page's first paint.
 RUN_COUNTER = """

@@ -37,14 +37,20 @@ def activation_views(activation: torch.Tensor, view: Image.Image, network: str, 
     tiles = montage(activation, normalisation, colormap, sort, page.index, page.per_page, min_tile=page.min_tile)
     st.image(for_display(tiles.image, side=None), caption=f"Channels {page.first}-{page.last} of {count}"
              + (" (sorted by mean activation)" if sort else ""), width="content")
-    channel = st.number_input("Channel to inspect", 0, count - 1, **state.bind(
-        f"feature_maps.channel.{network}.{point}", tiles.channels[0], lambda c: 0 <= c < count))
-    heat, blend = st.columns(2)
-    heat.plotly_chart(charts.channel_heatmap(activation[channel], f"Channel {channel}", colormap))
-    blend.image(for_display(overlay(view.convert("RGB"), activation[channel], colormap)), width="stretch",
-                caption=f"Channel {channel} over the image the network sees")
-    st.plotly_chart(charts.channel_statistics_chart(channel_statistics(activation),
-                                                    f"Per-channel statistics of {point}"))
+    # One view at a time (lazy tabs): each plotly figure costs the browser about 0.3 s on every capture change.
+    one, every = state.lazy_tabs("feature_maps.view", ["One channel up close", "Every channel's statistics"])
+    if one.open:
+        with one:
+            channel = st.number_input("Channel to inspect", 0, count - 1, **state.bind(
+                f"feature_maps.channel.{network}.{point}", tiles.channels[0], lambda c: 0 <= c < count))
+            heat, blend = st.columns(2)
+            heat.plotly_chart(charts.channel_heatmap(activation[channel], f"Channel {channel}", colormap))
+            blend.image(for_display(overlay(view.convert("RGB"), activation[channel], colormap)), width="stretch",
+                        caption=f"Channel {channel} over the image the network sees")
+    if every.open:
+        with every:
+            st.plotly_chart(charts.channel_statistics_chart(channel_statistics(activation),
+                                                            f"Per-channel statistics of {point}"))
 
 
 def first_layer_filters(model: nn.Module) -> None:

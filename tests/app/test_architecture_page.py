@@ -35,7 +35,10 @@ def test_every_classic_shows_its_exact_totals_a_table_charts_and_a_diagram(open_
     frame = at.dataframe[0].value
     assert frame["params"].iloc[0] == report.total_params and frame["macs"].iloc[0] == report.total_macs
     assert not at.get("plotly_chart") and not at.get("graphviz_chart")  # only the open tab is drawn
-    assert len(open_tab(at, "Charts").get("plotly_chart")) >= 4 and not at.dataframe
+    open_tab(at, "Charts")
+    assert len(at.get("plotly_chart")) == 1 and not at.dataframe  # one chart at a time
+    assert [len(open_page_tab(at, "architecture.chart", label).get("plotly_chart"))
+            for label in ("By block", "Activation memory", "Shape by depth")] == [2, 1, 1]
     dot = open_tab(at, "Diagram").get("graphviz_chart")[0].proto.spec
     assert dot.startswith("digraph") and '"input"' in dot and '"output"' in dot
 

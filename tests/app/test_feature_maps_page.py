@@ -111,3 +111,22 @@ def test_a_one_click_reset_brings_back_the_options_the_bundled_weights_need(open
     assert not at.exception and not at.error
     assert at.number_input(key="widget:network.option.lenet5.num_classes").value == 10
     assert "num_classes" not in at.query_params
+
+
+def test_one_channel_and_every_channels_statistics_are_drawn_one_at_a_time(open_page):
+    from app_helpers import open_tab
+
+    at = open_page(PAGE, arch="resnet18")
+    at.selectbox(key="widget:feature_maps.point.resnet18").set_value("layer1.0:sum").run()
+    channel = at.number_input(key="widget:feature_maps.channel.resnet18.layer1.0:sum")
+    channel.set_value(5).run()
+    specs = [chart.proto.spec for chart in at.get("plotly_chart")]  # random weights: no predictions chart
+    assert len(specs) == 1 and "Channel 5" in specs[0] and "heatmap" in specs[0]
+    assert "Channel 5 over the image the network sees" in image_captions(at)
+    open_tab(at, "feature_maps.view", "Every channel's statistics")
+    specs = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert len(specs) == 1 and "Per-channel statistics of layer1.0:sum" in specs[0]
+    assert "Channel to inspect" not in [box.label for box in at.number_input]  # not drawn; its value is kept
+    open_tab(at, "feature_maps.view", "One channel up close")
+    assert at.number_input(key="widget:feature_maps.channel.resnet18.layer1.0:sum").value == 5
+    assert "Channel 5" in at.get("plotly_chart")[0].proto.spec
