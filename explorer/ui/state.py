@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 import streamlit as st
 
 WIDGET_PREFIX = "widget:"
+JUST_CHANGED = "state.just_changed"  # the widget keys a person changed to start this run (no widget owns it)
 
 
 def widget_key(model_key: str) -> str:
@@ -40,9 +41,18 @@ def bind_to(key: str, value: Any, write: Callable[[Any], None]) -> dict[str, Any
 
     Call it right before drawing the widget, with ``key`` unique to that widget.
     """
-    st.session_state[key] = value
+    # Streamlit pushes a value written from the script to the browser. In the run a person's own change started,
+    # the widget already shows that value, and writing it again let a run that finished after they had moved it
+    # further push the older value back (eight key presses on a slider stopped at the third). So that run leaves
+    # it alone; every other run writes it, because the widget may be new (another page, other bounds) and would
+    # otherwise start at its default.
+    changed = st.session_state.setdefault(JUST_CHANGED, set())
+    if not (key in changed and st.session_state.get(key) == value):
+        st.session_state[key] = value
+    changed.discard(key)
 
     def on_change() -> None:
+        st.session_state.setdefault(JUST_CHANGED, set()).add(key)
         write(st.session_state[key])
 
     return {"key": key, "on_change": on_change}

@@ -184,3 +184,23 @@ def test_agreement_names_the_current_network_after_an_upload(page, app_url):
     page.get_by_text("original · ResNet-18 guesses").first.wait_for(timeout=120_000)
     assert_no_exception(page)
 
+
+
+def test_a_slider_moved_faster_than_the_page_reruns_keeps_where_it_was_left(page, app_url):
+    # Eight key presses in a row start eight reruns; the page used to write each widget's value back on every run,
+    # so a run finishing mid-way pushed an older value into the slider and the later presses were lost.
+    page.goto(f"{app_url}/augmentation")
+    main(page).get_by_text("sample 8", exact=True).wait_for(timeout=120_000)
+    wait_until_idle(page)
+    slider = main(page).locator("[data-testid=stSlider]").filter(has_text="Samples")
+    slider.locator("input[type=range]").focus()
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")
+    wait_for_condition(lambda: main(page).get_by_text("sample 16", exact=True).count() == 1, timeout=60)
+    wait_until_idle(page)
+    page.wait_for_timeout(1500)  # nothing comes back to undo it
+    wait_until_idle(page)
+    assert slider.inner_text().split()[:2] == ["Samples", "16"]  # the label, then the value over the thumb
+    assert main(page).get_by_text("sample 16", exact=True).count() == 1
+    assert main(page).get_by_text("sample 17", exact=True).count() == 0
+    assert_no_exception(page)
