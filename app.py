@@ -11,7 +11,7 @@ st.html(f"<style>{(Path(__file__).parent / 'assets' / 'app.css').read_text()}</s
 
 pages = {
     "Explore": [
-        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        home := st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("app_pages/architecture.py", title="Architecture", icon=":material/account_tree:"),
     ],
     "Look inside": [
@@ -32,6 +32,8 @@ st.sidebar.title("ConvNet Explorer")  # the pages that run real passes add the d
 st.sidebar.caption("MACs = multiply-accumulates; FLOPs = 2 x MACs. Analysis runs on PyTorch's meta device: "
                    "exact shapes and counts with no memory and no compute.")
 try:
+    if navigation.url_path != home.url_path:  # Home imports no torch; every other page waits for the imports
+        warmup.import_page_modules()
     navigation.run()
 finally:  # after the page has been drawn (or stopped early), so the first visitor's page comes first
     warmup.start_in_background()

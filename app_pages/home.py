@@ -50,10 +50,13 @@ for page, title, what in [
 st.divider()
 query = st.text_input("Search every architecture", placeholder="e.g. resnet, mobile, inception, 2019, attention")
 if query.strip():
-    from explorer.ui.network import architecture_label  # the registry (and torch) only once someone searches
-    from explorer.zoo import search
+    from explorer.ui import warmup
 
     with st.spinner("Searching every architecture..."):
+        warmup.import_page_modules()  # the registry (and torch) only once someone searches
+        from explorer.ui.network import architecture_label
+        from explorer.zoo import search
+
         matches = search(query)
     st.caption(f"{len(matches)} match{'es' if len(matches) != 1 else ''}")
     for name in matches[:40]:

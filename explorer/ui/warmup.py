@@ -23,6 +23,8 @@ from typing import Callable
 
 import streamlit as st
 
+from explorer import classic_cards
+
 PAGES = Path(__file__).resolve().parents[2] / "app_pages"
 EXTRA_NETWORKS = ("efficientnet_b7",)  # the largest classic-family network people open by URL
 LOG = logging.getLogger(__name__)
@@ -59,17 +61,45 @@ def _scaling_defaults() -> None:
     page.cached_single_dimension(page.SLIDERS[0].default, alpha, beta, gamma)
 
 
-def steps() -> list[tuple[str, Callable[[], object]]]:
-    """The warm-up's steps in order, as (what, function); each is what some page computes on its first load."""
-    from explorer.ui.cache import cached_analysis  # here, not at the top: app.py imports this module before torch
-    from explorer.ui.network import ArchitectureChoice
-    from explorer.zoo import classics, get_spec
+_IMPORT_LOCK = threading.Lock()
+_IMPORTED = threading.Event()
 
-    imports = [(f"import {name}", lambda name=name: importlib.import_module(name)) for name in page_modules()]
-    networks = [*classics(), *EXTRA_NETWORKS]
-    analyses = [(f"analyse {name}", lambda name=name: cached_analysis(ArchitectureChoice.with_defaults(get_spec(name))))
-                for name in networks]
-    return [*imports, *analyses, ("Compound scaling's defaults", _scaling_defaults)]
+
+def import_page_modules() -> None:
+    """Import every module the pages import, once per process and one thread at a time.
+
+    app.py calls it before any page but Home, and the warm-up as its first step: two threads importing torchvision at
+    once can stop one of them with Python's import-deadlock error (a page then failed with an AttributeError from a
+    half-imported module). A module that fails to import is logged and left to the page that needs it.
+    """
+    if _IMPORTED.is_set():
+        return
+    with _IMPORT_LOCK:
+        if _IMPORTED.is_set():
+            return
+        for name in page_modules():
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the page importing it reports the error itself
+                LOG.warning("warm-up: importing %s failed", name, exc_info=True)
+        _IMPORTED.set()
+
+
+def _analyse(name: str) -> None:
+    from explorer.ui.cache import cached_analysis
+    from explorer.ui.network import ArchitectureChoice
+    from explorer.zoo import get_spec
+
+    cached_analysis(ArchitectureChoice.with_defaults(get_spec(name)))
+
+
+def steps() -> list[tuple[str, Callable[[], object]]]:
+    """The warm-up's steps in order, as (what, function); each is what some page computes on its first load. Listing
+    them imports nothing heavy (app.py imports this module before torch)."""
+    networks = [*(card.name for card in classic_cards.load()), *EXTRA_NETWORKS]
+    return [("import the pages' modules", import_page_modules),
+            *((f"analyse {name}", lambda name=name: _analyse(name)) for name in networks),
+            ("Compound scaling's defaults", _scaling_defaults)]
 
 
 def warm_up(delay_s: float = 0.0) -> dict[str, float]:

@@ -48,3 +48,32 @@ def test_the_background_thread_starts_once_unless_turned_off(monkeypatch, settin
     if thread is not None:
         thread.join(timeout=30)
         assert not thread.is_alive() and thread.daemon
+
+
+def test_the_warm_up_and_a_page_import_the_pages_modules_one_at_a_time():
+    # A fresh server: the warm-up thread and a session's page both want torchvision. Importing it from two threads at
+    # once stopped one with Python's import-deadlock error; now both wait for one import behind a lock.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import sys, threading\n"
+              "from explorer.ui import warmup\n"
+              "assert 'torch' not in sys.modules\n"
+              "errors = []\n"
+              "def page():\n"
+              "    try:\n"
+              "        warmup.import_page_modules()\n"
+              "        import explorer.ui.cache, explorer.zoo\n"
+              "    except Exception as error:\n"
+              "        errors.append(repr(error))\n"
+              "threads = [threading.Thread(target=page) for _ in range(3)]\n"
+              "[t.start() for t in threads]\n"
+              "seconds = warmup.warm_up()\n"
+              "[t.join() for t in threads]\n"
+              "assert not errors, errors\n"
+              "assert list(seconds)[0] == \"import the pages' modules\" and len(seconds) == len(warmup.steps())\n"
+              "print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
