@@ -245,8 +245,9 @@ def one_round(browser, url: str, started: float, health: float, rec: Recorder, w
                 thumb.focus()
                 for _ in range(8):  # 8 -> 16 samples
                     tab.keyboard.press("ArrowRight")
-                tab.wait_for_function("() => [...document.querySelectorAll('[role=slider]')]"
-                                      ".some(e => e.getAttribute('aria-valuenow') === '16')", timeout=30_000)
+                tab.wait_for_function("() => [...document.querySelectorAll('[data-testid=stSlider]')]"  # label, value
+                                      ".some(e => e.innerText.split(/\\s+/).slice(0, 2).join(' ') === 'Samples 16')",
+                                      timeout=30_000)
             rec.add("Augmentation, 16 samples", "first",
                     timed_action(tab, sixteen, "16 samples", f"{text('sample 16')} && !{text('sample 17')}"))
     rec.run("Augmentation, 16 samples", augmentation)
