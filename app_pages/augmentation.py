@@ -77,13 +77,17 @@ with right:
                 label += f" · {name} {probability:.1%}"
             columns[offset].image(for_display(sample, TILE_SIDE), caption=label, width="stretch")
 
-st.subheader("Step by step (sample 1)")
-for row_start in range(0, len(stages), 8):  # rows of 8, so a long pipeline's steps stay readable
-    for column, (label, stage_image) in zip(st.columns(8), stages[row_start:row_start + 8]):
-        column.image(for_display(stage_image, TILE_SIDE), caption=label, width="stretch")
-
-st.subheader("Colour histograms: original against sample 1")
-st.plotly_chart(charts.rgb_histograms_chart(image, samples[0]))
+# One of the two at a time (lazy tabs): the steps' images and the histogram figure are drawn again on every run.
+steps_tab, histograms_tab = state.lazy_tabs("augment.view", ["Step by step (sample 1)",
+                                                             "Colour histograms: original against sample 1"])
+if steps_tab.open:
+    with steps_tab:
+        for row_start in range(0, len(stages), 8):  # rows of 8, so a long pipeline's steps stay readable
+            for column, (label, stage_image) in zip(st.columns(8), stages[row_start:row_start + 8]):
+                column.image(for_display(stage_image, TILE_SIDE), caption=label, width="stretch")
+if histograms_tab.open:
+    with histograms_tab:
+        st.plotly_chart(charts.rgb_histograms_chart(image, samples[0]))
 
 st.subheader("The pipeline as code")
 st.code(to_code(steps), language="python")

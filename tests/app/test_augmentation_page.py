@@ -160,3 +160,14 @@ def test_at_the_most_steps_adding_is_disabled_and_says_why(open_page):
     at.button(key=f"augment.pipeline:{at.session_state['augment.pipeline'][0]['id']}:remove").click().run()
     assert not at.exception and not at.button[0].disabled
     assert not any("at most 32 steps" in c.value for c in at.caption)
+
+
+def test_the_steps_and_the_histograms_are_drawn_one_at_a_time(open_page):
+    from app_helpers import open_tab
+
+    at = open_page(PAGE)
+    assert "Mirror (horizontal flip)" in image_captions(at) and not at.get("plotly_chart")
+    open_tab(at, "augment.view", "Colour histograms: original against sample 1")
+    assert "Mirror (horizontal flip)" not in image_captions(at)
+    assert len(at.get("plotly_chart")) == 1 and "sample 1" in at.get("plotly_chart")[0].proto.spec
+    assert sum(1 for c in image_captions(at) if c.startswith("sample ")) == 8  # the samples stay
