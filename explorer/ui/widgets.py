@@ -33,8 +33,8 @@ DEVICE = "device"  # the chosen device id, kept across pages (the pages that run
 
 
 def device_picker() -> str:
-    """Show the compute-device selectbox in the sidebar (on the pages that run real passes); return the chosen id,
-    checked as selected_device() checks it."""
+    """Show the compute-device selectbox in the sidebar (on the pages that run real passes); return the chosen id
+    (one of this machine's devices: a stored id it lacks is replaced by the CPU before the picker is drawn)."""
     configure_threads()
     devices = available_devices()
     labels = {device.id: device.label for device in devices}
@@ -42,7 +42,7 @@ def device_picker() -> str:
                          help="Where this page's real forward passes, timings and training run. Analysis "
                               "needs no device: it runs on PyTorch's meta device, without memory or compute.",
                          **state.bind(DEVICE, devices[0].id, lambda device: device in labels))
-    return selected_device()
+    return state.get(DEVICE, devices[0].id)  # already checked against ``labels``: no second look at the devices
 
 
 def selected_device() -> str:
