@@ -1,4 +1,5 @@
-"""Command-line interface: ``python -m explorer list | summary | cost | compare | diff | finetune``.
+"""Command-line interface: ``python -m explorer`` (or ``convnet-explorer``)
+``list | summary | cost | compare | diff | finetune | weights``.
 
 Errors in what the user asked for print one sentence on stderr and exit with code 2.
 """
@@ -359,6 +360,22 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from explorer.pretrained import classics_with_weights, install_checkpoint
+    from explorer.weights import WeightSource, load_model
+    from explorer.zoo import get_spec
+
+    names = args.names or classics_with_weights()
+    for name in names:
+        get_spec(name)  # an unknown name: one sentence before anything is copied or downloaded
+    for name in names:
+        path = install_checkpoint(name, Path(args.source) if args.source else None)
+        # loaded the way Feature maps loads it, so a truncated or foreign file fails here and not in class
+        load_model(name, {}, WeightSource.PRETRAINED)
+        print(f"{name}: {path} ({path.stat().st_size / 2**20:.1f} MB), loads")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the CLI's argument parser."""
     from explorer.formats import FORMATS
@@ -421,6 +438,14 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--out", metavar="FILE", help="write the fine-tuned weights (safetensors)")
     finetune.add_argument("--format", choices=("table", "json"), default="table")
     finetune.set_defaults(run=_cmd_finetune)
+
+    weights = commands.add_parser(
+        "weights", help="put torchvision's pretrained weights into torch hub's cache ($TORCH_HOME) and check they load")
+    weights.add_argument("names", nargs="*", metavar="NAME",
+                         help="registry names (default: the course's classics that have pretrained weights)")
+    weights.add_argument("--from", dest="source", metavar="DIR",
+                         help="copy the checkpoints from this folder instead of downloading them")
+    weights.set_defaults(run=_cmd_weights)
     return parser
 
 

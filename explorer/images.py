@@ -15,12 +15,13 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from explorer.errors import ImageLoadError
+from explorer.paths import ASSETS_DIR
 
 MAX_BYTES = 20 * 2**20
 MAX_PIXELS = 40_000_000  # well below Pillow's own 89.5 M-pixel bomb limit
 READABLE_FORMATS = {"PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF", "TIFF"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "images"
+SAMPLES_DIR = ASSETS_DIR / "images"
 NOTE_KEY = "explorer_note"
 
 # Formats people try that we do not read, recognised by their first bytes.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -79,4 +80,37 @@ def ensure_pretrained_cached(name: str, progress: Progress | None = None) -> Pat
     path = checkpoint_path(weights)
     if not path.exists():
         _download(weights.url, path, progress)
+    return path
+
+
+def classics_with_weights() -> list[str]:
+    """Return the course's classics that torchvision has pretrained weights for, in Home's order."""
+    from explorer.zoo import classics
+
+    return [name for name in classics() if pretrained_weights(name) is not None]
+
+
+def install_checkpoint(name: str, folder: Path | None = None, progress: Progress | None = None) -> Path:
+    """Put ``name``'s pretrained checkpoint into torch hub's cache and return its path there.
+
+    With ``folder``, the file of the same name is copied from it (how a container image bakes weights in with no
+    internet); without, it is downloaded unless already cached.
+
+    Raises:
+        WeightsError: ``name`` has no pretrained weights, or ``folder`` lacks its file.
+        WeightsUnavailableError: not cached and not downloadable.
+    """
+    weights = pretrained_weights(name)
+    if weights is None:
+        raise WeightsError(f"torchvision has no pretrained weights for {name}.")
+    path = checkpoint_path(weights)
+    if folder is None:
+        return ensure_pretrained_cached(name, progress)
+    source = Path(folder) / path.name
+    if not source.is_file():
+        raise WeightsError(f"{folder} has no {path.name} (the pretrained weights of {name}); "
+                           "run `make weights` on a machine with internet first.")
+    if not path.exists() or path.stat().st_size != source.stat().st_size:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
     return path

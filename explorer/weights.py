@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -19,6 +18,7 @@ from torchvision.models import get_model
 
 from explorer import budget, preprocess
 from explorer.errors import StateDictMismatchError, WeightsError, WeightsUnavailableError
+from explorer.paths import ASSETS_DIR
 from explorer.pretrained import Progress, checkpoint_path, ensure_pretrained_cached, pretrained_weights
 from explorer.state_dicts import (
     MAX_STATE_DICT_BYTES,
@@ -36,7 +36,7 @@ __all__ = [
     "pretrained_weights", "read_state_dict",
 ]
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "weights"
+ASSETS = ASSETS_DIR / "weights"
 
 
 class WeightSource(StrEnum):
