@@ -9,6 +9,7 @@ the one place pages and tests get weights from.
 from __future__ import annotations
 
 import json
+import pickle
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -169,9 +170,9 @@ def _load(name: str, spec: Any, resolved: dict[str, Any], input_shape: tuple[int
         ensure_pretrained_cached(name, progress)
         try:  # torchvision's own builder reads the cached file (and knows each model's quirks)
             model = get_model(name, weights=weights, **resolved)
-        except RuntimeError as error:
+        except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as error:  # truncated or foreign
             raise WeightsError(f"The cached pretrained weights for {name} could not be loaded "
-                               f"({str(error).splitlines()[0][:160]}).") from None
+                               f"({(str(error).splitlines() or [type(error).__name__])[0][:160]}).") from None
         categories = list(weights.meta["categories"])
         description = f"torchvision's {weights} ({weights.meta.get('_docs', '').strip().split('.')[0]})."
     elif source == WeightSource.UPLOADED:

@@ -80,6 +80,18 @@ def test_pretrained_weights_load_from_torch_hub_cache(tmp_path, monkeypatch):
     assert loaded.preprocessing.crop == (224, 224) and loaded.preprocessing.resize == 256
 
 
+@pytest.mark.parametrize("content", [b"not a checkpoint", b""], ids=["foreign", "empty"])
+def test_a_broken_cached_checkpoint_is_one_sentence(tmp_path, monkeypatch, content):
+    """A truncated download or a foreign file in torch hub's cache: an error the page shows, not a traceback
+    (an UnpicklingError or EOFError escaped before)."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    path = checkpoint_path(pretrained_weights("resnet18"))
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    with pytest.raises(WeightsError, match="The cached pretrained weights for resnet18 could not be loaded"):
+        load_model("resnet18", {}, WeightSource.PRETRAINED)
+
+
 def test_pretrained_weights_offline_say_so(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     weights = pretrained_weights("resnet18")
